@@ -1,0 +1,116 @@
+"""Command line: thin click wrappers over the Python API.
+
+Each command parses arguments, calls one function, and turns known errors (``MonitorError``) into
+one clear line and an exit code (2 for usage/configuration, 1 for a fatal failure).  Heavy modules
+(Scrapy, trafilatura) are imported inside commands so ``monitor --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from monitor import __version__
+from monitor.errors import MonitorError
+
+
+def handle_errors(fn):
+    """Known errors become ``Error: ...`` on stderr and the error's exit code; no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except MonitorError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
+                         help="SQLite file (default: $MONITOR_DB or ./monitor.db).")
+sources_option = click.option("--sources", "sources_path", type=click.Path(dir_okay=False), default=None,
+                              help="Sources TOML file (default: $MONITOR_SOURCES or the bundled catalogue).")
+topics_option = click.option("--topics", "topics_path", type=click.Path(dir_okay=False), default=None,
+                             help="Topics TOML file (default: $MONITOR_TOPICS or the bundled topics).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="monitor")
+def cli():
+    """media-monitor: crawl news sites into one searchable SQLite file.
+
+    \b
+    Quick start:
+      monitor demo                 # offline sample sites -> ./monitor.db
+      monitor crawl                # crawl every configured source
+      monitor search 'kazakhstan*' # full-text search
+    """
+
+
+@cli.command()
+@click.argument("source_names", nargs=-1, metavar="[SOURCE]...")
+@sources_option
+@topics_option
+@db_option
+@click.option("--tag", "tags", multiple=True, help="Only sources with this tag (repeatable).")
+@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="Override a Scrapy or MONITOR_* setting (repeatable), e.g. -s DOWNLOAD_DELAY=2.")
+@click.option("--max-articles", type=click.IntRange(min=0), default=None,
+              help="Stop each source after this many stored articles.")
+@click.option("--refresh", is_flag=True, help="Re-fetch articles already stored (keeps earlier versions).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the summary.")
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None, help="Write Scrapy's log here.")
+@handle_errors
+def crawl(source_names, sources_path, topics_path, db_path, tags, overrides, max_articles, refresh, quiet, log_file):
+    """Crawl SOURCEs (default: all enabled sources) into the database.
+
+    Exit 0 when the crawl ran (page errors are recorded in fetch_errors, not fatal),
+    2 for usage or configuration errors, 1 for a fatal failure.
+    """
+    from monitor.crawl import run_crawl
+
+    summary = run_crawl(
+        source_names, sources_path=sources_path, topics_path=topics_path, db_path=db_path, tags=tags,
+        overrides=overrides, max_articles=max_articles, refresh=refresh,
+        echo=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)), log_file=log_file)
+    click.echo(summary.render())
+    sys.exit(summary.exit_code)
+
+
+@cli.group(invoke_without_command=True)
+@sources_option
+@click.option("--tag", "tags", multiple=True, help="Only sources with this tag (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "toml"]), default="table", show_default=True)
+@click.pass_context
+@handle_errors
+def sources(ctx, sources_path, tags, fmt):
+    """List the configured sources (or check them: `monitor sources check`)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from monitor.sources import load_sources, select_sources
+    from monitor.render import render_sources
+
+    chosen = select_sources(load_sources(sources_path), tags=tags)
+    click.echo(render_sources(chosen, fmt))
+
+
+@cli.command()
+@db_option
+@click.option("--port", type=int, default=0, help="Port for the sample sites (default: random free ports).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the summary.")
+@handle_errors
+def demo(db_path, port, quiet):
+    """Crawl a bundled offline sample of news sites served on 127.0.0.1 (no network needed)."""
+    from monitor.demo import run_demo
+
+    summary = run_demo(db_path=db_path, echo=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)))
+    click.echo(summary.render())
+    sys.exit(summary.exit_code)
+
+
+def main():
+    cli(prog_name="monitor")

@@ -1,0 +1,195 @@
+"""Thin Scrapy adapters: page items -> extraction -> storage.
+
+``ExtractionPipeline`` turns a downloaded page into an ``ArticleRecord`` (or drops it with the typed
+rejection as reason); ``StoragePipeline`` hands records and fetch errors to the process's single
+SQLite writer in batches.  The real work lives in ``monitor.extraction``, ``monitor.urls``,
+``monitor.dedup`` and ``monitor.storage``, which know nothing of Scrapy.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from scrapy.exceptions import DropItem
+
+from monitor.extraction import Article, RejectReason, Rejection, extract_article
+from monitor.storage import ArticleRecord, FetchError, Storage
+
+logger = logging.getLogger(__name__)
+
+# Rejections of pages found by link-following are expected (listings, hubs): not errors.
+QUIET_REJECTIONS = {RejectReason.NOT_ARTICLE, RejectReason.TOO_SHORT, RejectReason.NO_MAIN_TEXT}
+
+
+def article_to_record(article: Article, item: dict) -> ArticleRecord:
+    """Fill an ArticleRecord from the extracted article; canonical URL and all variants."""
+    from monitor.dedup import content_hash
+    from monitor.urls import canonicalize, pick_canonical
+
+    sig = article.signals
+    url = pick_canonical(item["request_urls"][0], item["url"], sig.canonical_url, sig.og_url)
+    variants = [canonicalize(u) for u in item["request_urls"]] + list(item["request_urls"])
+    return ArticleRecord(
+        url=url, source=item["source"], text=article.text, title=article.title, author=article.author,
+        published=article.published, language=article.language, word_count=article.word_count,
+        content_hash=content_hash(article.text), description=article.description, image=article.image,
+        variants=[v for v in dict.fromkeys(variants) if v != url],
+        extra={"hreflang": list(sig.hreflang), "og_image": sig.og_image, "via": item.get("via"),
+               "lastmod": (item.get("hints") or {}).get("lastmod")},
+    )
+
+
+def extract_item(item: dict, max_bytes: int, min_text_chars: int) -> Article | Rejection:
+    return extract_article(item["body"], item["url"], encoding=item.get("encoding"),
+                           content_type=item.get("content_type"), hints=item.get("hints"),
+                           min_text_chars=min_text_chars, max_bytes=max_bytes,
+                           require_article_signals=item.get("require_signals", False))
+
+
+class ExtractionPipeline:
+    """Runs trafilatura (through monitor.extraction) on each page item."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        s = crawler.settings
+        self.max_bytes = s.getint("MONITOR_EXTRACT_MAX_BYTES")
+        self.min_text_chars = s.getint("MONITOR_MIN_TEXT_CHARS")
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    async def process_item(self, item):
+        if item.get("kind") != "page":
+            return item
+        result = extract_item(item, self.max_bytes, self.min_text_chars)
+        stats = self.crawler.stats
+        if isinstance(result, Rejection):
+            stats.inc_value(f"monitor/rejected/{result.reason.value}")
+            if item.get("require_signals") and result.reason in QUIET_REJECTIONS:
+                raise DropItem(f"not stored: {result.reason.value}: {result.detail}", log_level="DEBUG")
+            return {"kind": "fetch_error", "source": item["source"], "url": item["url"],
+                    "reason": result.reason.value, "http_status": item.get("status"), "detail": result.detail}
+        return {"kind": "article", "record": article_to_record(result, item)}
+
+
+class StoragePipeline:
+    """Batches articles and fetch errors into the process's single SQLite writer."""
+
+    _writers: dict[Path, list] = {}   # db path -> [Storage, refcount]; one writer per file per process
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        s = crawler.settings
+        self.db_path = Path(s.get("MONITOR_DB")).resolve()
+        self.batch_size = max(1, s.getint("MONITOR_BATCH_SIZE"))
+        self.batch_seconds = s.getfloat("MONITOR_BATCH_SECONDS")
+        self.max_articles = s.getint("MONITOR_MAX_ARTICLES")
+        self.crawl_id = s.getint("MONITOR_CRAWL_ID") or None
+        self.own_crawl = False
+        self.records: list[ArticleRecord] = []
+        self.errors: list[FetchError] = []
+        self.pending_urls: set[str] = set()
+        self.stored = 0
+        self.last_flush = time.monotonic()
+        self.storage: Storage | None = None
+        self.loop = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    # ---- lifecycle
+    def open_spider(self):
+        entry = self._writers.get(self.db_path)
+        if entry is None:
+            entry = self._writers[self.db_path] = [Storage.open(self.db_path), 0]
+        entry[1] += 1
+        self.storage = entry[0]
+        spider = self.crawler.spider
+        if self.crawl_id is None:
+            # `scrapy crawl NAME` without `monitor crawl`: one crawls row for this spider's run
+            self.storage.mark_interrupted_crawls()
+            self.crawl_id = self.storage.start_crawl([spider.name])
+            self.own_crawl = True
+        self.storage.crawl_id = self.crawl_id
+        spider.known_urls = self.known_urls
+        from twisted.internet import task
+
+        self.loop = task.LoopingCall(self._flush_if_due)
+        self.loop.start(max(self.batch_seconds, 0.5), now=False)
+
+    def close_spider(self):
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        self.flush()
+        if self.own_crawl:
+            stats = self.crawler.stats.get_stats()
+            from monitor.crawl import counts_from_stats, status_from_reason
+
+            self.storage.finish_crawl(self.crawl_id, status_from_reason(stats.get("finish_reason")),
+                                      counts_from_stats(stats), {self.crawler.spider.name: counts_from_stats(stats)})
+        entry = self._writers.get(self.db_path)
+        if entry is not None:
+            entry[1] -= 1
+            if entry[1] <= 0:
+                entry[0].close()
+                del self._writers[self.db_path]
+
+    # ---- items
+    def known_urls(self, urls):
+        from monitor.urls import canonicalize
+
+        candidates = set(urls) | {canonicalize(u) for u in urls}
+        hits = candidates & self.pending_urls
+        return hits | self.storage.known_urls(candidates)
+
+    async def process_item(self, item):
+        kind = item.get("kind")
+        if kind == "article":
+            rec = item["record"]
+            self.records.append(rec)
+            self.pending_urls.update([rec.url, *rec.variants])
+            if self.max_articles and self.stored + len(self.records) >= self.max_articles:
+                self.flush()
+        elif kind == "fetch_error":
+            self.errors.append(FetchError(url=item["url"], source=item.get("source"), reason=item["reason"],
+                                          http_status=item.get("http_status"), detail=item.get("detail")))
+            self.crawler.stats.inc_value("monitor/errors")
+            self.crawler.stats.inc_value(f"monitor/errors/{item['reason']}")
+        self._flush_if_due()
+        return item
+
+    def _flush_if_due(self):
+        if (len(self.records) >= self.batch_size or len(self.errors) >= self.batch_size
+                or (self.records or self.errors) and time.monotonic() - self.last_flush >= self.batch_seconds):
+            self.flush()
+
+    def flush(self):
+        self.last_flush = time.monotonic()
+        if not self.records and not self.errors:
+            return
+        records, errors = self.records, self.errors
+        self.records, self.errors = [], []
+        self.storage.crawl_id = self.crawl_id
+        results = self.storage.write_batch(records, errors)
+        self.pending_urls.clear()
+        stats = self.crawler.stats
+        for res in results:
+            stats.inc_value(f"monitor/{res.status}")
+            if res.status in ("new", "duplicate"):
+                self.stored += 1
+        if self.max_articles and self.stored >= self.max_articles:
+            self._close("max_articles")
+
+    def _close(self, reason):
+        engine = self.crawler.engine
+        if engine is None or getattr(self, "_closing", False):
+            return
+        self._closing = True
+        from scrapy.utils.defer import deferred_from_coro
+        from twisted.internet import reactor
+
+        reactor.callLater(0, lambda: deferred_from_coro(engine.close_spider_async(reason=reason)))

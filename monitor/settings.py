@@ -1,0 +1,65 @@
+"""Scrapy settings for media-monitor, and the one table of every ``MONITOR_*`` setting.
+
+``scrapy.cfg`` points Scrapy here (``default = monitor.settings``); ``monitor crawl`` loads the same
+module, so ``scrapy crawl NAME`` and ``monitor crawl NAME`` behave alike.  Every value can be
+overridden with ``-s NAME=VALUE`` on either command.  The README mirrors this table.
+"""
+
+BOT_NAME = "media-monitor"
+
+# --- where spiders come from: one spider per configured source (monitor.spiderloader) ---
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+SPIDER_LOADER_CLASS = "monitor.spiderloader.SourceSpiderLoader"
+
+# --- politeness ---
+USER_AGENT = "media-monitor/0.1 (+https://github.com/media-monitor/media-monitor; news monitoring crawler)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.5
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # 10 MiB (Scrapy's default is 1 GiB)
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+REDIRECT_MAX_TIMES = 10
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+
+ITEM_PIPELINES = {
+    "monitor.pipelines.ExtractionPipeline": 300,
+    "monitor.pipelines.StoragePipeline": 800,
+}
+EXTENSIONS = {
+    "monitor.extensions.CrawlProgress": 500,
+}
+
+# --- media-monitor's own settings (MONITOR_*): default and what it does ---
+MONITOR_DB = "monitor.db"                 # SQLite file (also --db, $MONITOR_DB)
+MONITOR_SOURCES = ""                      # sources TOML; empty = bundled monitor/sources.toml (also --sources, $MONITOR_SOURCES)
+MONITOR_TOPICS = ""                       # topics TOML; empty = bundled monitor/topics.toml (also --topics, $MONITOR_TOPICS)
+MONITOR_CRAWL_ID = 0                      # crawls.id of the run (set by `monitor crawl`; 0 = open one per spider)
+MONITOR_MAX_ARTICLES = 0                  # stop a spider after this many stored articles (0 = no limit; also --max-articles)
+MONITOR_REFRESH = False                   # re-fetch articles already stored (also --refresh)
+MONITOR_MAX_DEPTH = 2                     # link-following depth from the home page and section pages
+MONITOR_MAX_PAGES_PER_SOURCE = 500        # most pages requested per source by link-following (trap guard)
+MONITOR_MAX_SECTION_PAGES = 5             # most pagination pages followed per section
+MONITOR_MAX_FEED_ENTRIES = 2000           # most entries read from one feed
+MONITOR_MAX_SITEMAP_URLS = 50000          # most URLs read from one sitemap file
+MONITOR_MAX_SITEMAP_DEPTH = 3             # sitemap index nesting followed
+MONITOR_SITEMAP_MAX_AGE_DAYS = 0          # skip sitemap entries whose lastmod is older (0 = keep all)
+MONITOR_EXTRACT_MAX_BYTES = 2_000_000     # pages larger than this are recorded as too_large, not extracted
+MONITOR_EXTRACT_TIMEOUT = 20              # seconds one extraction may take before it is recorded as an error
+MONITOR_MIN_TEXT_CHARS = 250              # shorter main text is rejected as too_short
+MONITOR_BATCH_SIZE = 50                   # articles written per SQLite transaction
+MONITOR_BATCH_SECONDS = 5.0               # ... or after this many seconds, whichever comes first
+MONITOR_ALLOWED_DOMAINS = ""              # extra comma-separated domains a source may follow links to
+MONITOR_PROGRESS_INTERVAL = 10.0          # seconds between progress lines

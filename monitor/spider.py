@@ -1,0 +1,396 @@
+"""The generic news spider: discovery through robots.txt, feeds, sitemaps and section pages.
+
+One subclass per source is made by ``NewsSpider.for_source`` (see ``monitor.spiderloader``).  The
+spider only finds and downloads candidate article pages; extraction, deduplication, topics and
+storage happen in the pipelines.  Feeds go through feedparser (JSON Feed through ``json``), sitemaps
+through lxml with entity resolution and network access off, so robots.txt, throttling and retries
+stay in play for every request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from io import BytesIO
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy.http import Response
+from scrapy.linkextractors import LinkExtractor
+
+from monitor.items import fetch_error_item, page_item
+from monitor.sources import Source
+
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json",
+              "application/rdf+xml", "text/xml", "application/xml")
+NAVIGATION_RE = re.compile(
+    r"/(tag|tags|author|authors|category|categories|section|sections|topic|topics|about|contact|search|"
+    r"page|archive|archives|login|subscribe|privacy|terms|rubric|rubrics|label|people)(/|$)|[?&](page|p|s)=",
+    re.I)
+PAGINATION_RE = re.compile(r"(/page/\d+/?$)|([?&]page=\d+)", re.I)
+
+
+def _iso_from_struct(value) -> str | None:
+    if not value:
+        return None
+    try:
+        return datetime(*value[:6], tzinfo=timezone.utc).isoformat()
+    except (TypeError, ValueError):
+        return None
+
+
+def _local(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def looks_like_navigation(url: str) -> bool:
+    """Tag, author, section, pagination and about pages: followed for links, never stored."""
+    path = urlsplit(url).path or "/"
+    if path in ("", "/"):
+        return True
+    return bool(NAVIGATION_RE.search(url))
+
+
+class NewsSpider(scrapy.Spider):
+    """Generic spider for one ``Source``; ``for_source`` makes the concrete class."""
+
+    name = None  # set per source
+    source: Source | None = None
+
+    @classmethod
+    def for_source(cls, source: Source) -> type["NewsSpider"]:
+        camel = "".join(p.capitalize() for p in re.split(r"[-_]", source.name))
+        return type(f"{camel}Spider", (cls,), {
+            "name": source.name, "source": source, "allowed_domains": list(source.domains),
+            "__module__": cls.__module__,
+        })
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.link_requests = 0
+        self.counts = {"feeds": 0, "sitemaps": 0, "candidates": 0, "skipped_known": 0}
+        self.seen_candidates: set[str] = set()
+        self.link_extractor = LinkExtractor(allow_domains=list(self.source.domains), unique=True)
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        s = crawler.settings
+        spider.max_depth = s.getint("MONITOR_MAX_DEPTH")
+        spider.max_link_pages = s.getint("MONITOR_MAX_PAGES_PER_SOURCE")
+        spider.max_section_pages = s.getint("MONITOR_MAX_SECTION_PAGES")
+        spider.max_feed_entries = s.getint("MONITOR_MAX_FEED_ENTRIES")
+        spider.max_sitemap_urls = s.getint("MONITOR_MAX_SITEMAP_URLS")
+        spider.max_sitemap_depth = s.getint("MONITOR_MAX_SITEMAP_DEPTH")
+        spider.sitemap_max_age = s.getint("MONITOR_SITEMAP_MAX_AGE_DAYS")
+        spider.refresh = s.getbool("MONITOR_REFRESH")
+        extra = [d.strip().lower() for d in s.get("MONITOR_ALLOWED_DOMAINS", "").split(",") if d.strip()]
+        if extra:
+            spider.allowed_domains = list(dict.fromkeys([*spider.allowed_domains, *extra]))
+            spider.link_extractor = LinkExtractor(allow_domains=spider.allowed_domains, unique=True)
+        spider.known_urls = None  # set by StoragePipeline.open_spider: callable(list[str]) -> set[str]
+        return spider
+
+    # ------------------------------------------------------------------ start
+    async def start(self):
+        src = self.source
+        for url in src.feeds:
+            yield self._request(url, self.parse_feed, role="feed")
+        for url in src.sitemaps:
+            yield self._request(url, self.parse_sitemap, role="sitemap", sitemap_depth=0)
+        for url in src.sections:
+            yield self._request(url, self.parse_listing, role="section", depth=1, section_page=1)
+        if src.needs_discovery:
+            root = f"{urlsplit(src.url).scheme}://{urlsplit(src.url).netloc}"
+            yield self._request(urljoin(root, "/robots.txt"), self.parse_robots, role="robots")
+            yield self._request(src.url, self.parse_home, role="home", depth=0)
+
+    def _request(self, url, callback, *, role, priority=0, cb_kwargs=None, **meta):
+        meta["role"] = role
+        return scrapy.Request(url, callback=callback, errback=self.on_error, priority=priority,
+                              cb_kwargs=cb_kwargs or {}, meta=meta,
+                              dont_filter=role in ("feed", "sitemap", "robots", "home", "section"))
+
+    # ------------------------------------------------------------------ discovery
+    def parse_robots(self, response: Response):
+        for line in response.text.splitlines():
+            key, _, value = line.partition(":")
+            if key.strip().lower() == "sitemap" and value.strip():
+                url = response.urljoin(value.strip())
+                if self._on_site(url):
+                    yield self._request(url, self.parse_sitemap, role="sitemap", sitemap_depth=0)
+
+    def parse_home(self, response: Response):
+        if not hasattr(response, "css"):
+            return
+        feeds = []
+        for link in response.css('link[rel~="alternate"]'):
+            ctype = (link.attrib.get("type") or "").lower()
+            href = link.attrib.get("href")
+            if href and any(t in ctype for t in ("rss", "atom", "feed+json", "rdf")):
+                url = response.urljoin(href)
+                if self._on_site(url) and "comments" not in url:
+                    feeds.append(url)
+        for url in dict.fromkeys(feeds):
+            yield self._request(url, self.parse_feed, role="feed")
+        yield from self._follow_links(response, depth=response.meta.get("depth_mm", 0))
+
+    def parse_listing(self, response: Response):
+        """A section or other listing page: follow article candidates, pagination, deeper listings."""
+        if not hasattr(response, "css"):
+            return
+        yield from self._follow_links(response, depth=response.meta.get("depth_mm", 1),
+                                      section_page=response.meta.get("section_page", 1))
+
+    def _follow_links(self, response: Response, *, depth: int, section_page: int = 1):
+        pattern = self.source.article_regex
+        next_urls = {response.urljoin(h) for h in response.css('a[rel~="next"]::attr(href), '
+                                                               'link[rel~="next"]::attr(href)').getall()}
+        for link in self.link_extractor.extract_links(response):
+            url = link.url.split("#", 1)[0]
+            if not url or url == response.url.split("#", 1)[0]:
+                continue
+            if url in next_urls or PAGINATION_RE.search(url):
+                if section_page < self.max_section_pages and self._budget():
+                    yield self._request(url, self.parse_listing, role="section", depth_mm=depth,
+                                        section_page=section_page + 1)
+                continue
+            if pattern is not None:
+                if pattern.search(url):
+                    yield from self._candidate(url, via="link")
+                elif depth < self.max_depth and self._budget():
+                    yield self._request(url, self.parse_listing, role="listing", depth_mm=depth + 1)
+            elif looks_like_navigation(url):
+                if depth < self.max_depth and self._budget():
+                    yield self._request(url, self.parse_listing, role="listing", depth_mm=depth + 1)
+            elif depth < self.max_depth + 1 and self._budget():
+                yield from self._candidate(url, via="link", require_signals=True, depth_mm=depth + 1)
+
+    def _budget(self) -> bool:
+        """Link-following is bounded per source so a calendar or pagination trap cannot run away."""
+        if self.link_requests >= self.max_link_pages:
+            self.crawler.stats.inc_value("monitor/link_budget_exhausted")
+            return False
+        self.link_requests += 1
+        return True
+
+    def _on_site(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+
+    # ------------------------------------------------------------------ feeds
+    def parse_feed(self, response: Response):
+        self.counts["feeds"] += 1
+        body = response.body
+        entries = []
+        if body.lstrip()[:1] in (b"{", b"["):
+            entries = self._json_feed_entries(response)
+        else:
+            import feedparser
+
+            parsed = feedparser.parse(body, response_headers={"content-location": response.url})
+            if parsed.bozo and not parsed.entries:
+                yield fetch_error_item(source=self.name, url=response.url, reason="bad_feed",
+                                       http_status=response.status,
+                                       detail=f"feed could not be read: {parsed.get('bozo_exception')}")
+                return
+            for e in parsed.entries:
+                link = e.get("link") or next((l.get("href") for l in e.get("links", []) if l.get("href")), None)
+                if not link:
+                    continue
+                entries.append((link, {
+                    "title": e.get("title"),
+                    "published": _iso_from_struct(e.get("published_parsed") or e.get("updated_parsed")),
+                    "author": e.get("author"),
+                    "language": (parsed.feed.get("language") or None),
+                }))
+        if len(entries) > self.max_feed_entries:
+            self.crawler.stats.inc_value("monitor/feed_entries_truncated", len(entries) - self.max_feed_entries)
+            entries = entries[: self.max_feed_entries]
+        for link, hints in entries:
+            url = response.urljoin(link)
+            if self._on_site(url):
+                yield from self._candidate(url, via="feed", hints={k: v for k, v in hints.items() if v})
+            else:
+                self.crawler.stats.inc_value("monitor/offsite_links_skipped")
+
+    def _json_feed_entries(self, response: Response):
+        try:
+            data = json.loads(response.body)
+        except ValueError:
+            return []
+        out = []
+        for item in (data.get("items") or []) if isinstance(data, dict) else []:
+            if not isinstance(item, dict):
+                continue
+            link = item.get("url") or item.get("external_url") or item.get("id")
+            if not isinstance(link, str):
+                continue
+            authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+            author = ", ".join(a.get("name", "") for a in authors if isinstance(a, dict) and a.get("name")) or None
+            out.append((link, {"title": item.get("title"), "published": item.get("date_published"),
+                               "author": author, "language": item.get("language") or data.get("language")}))
+        return out
+
+    # ------------------------------------------------------------------ sitemaps
+    def parse_sitemap(self, response: Response):
+        self.counts["sitemaps"] += 1
+        body = self._sitemap_body(response)
+        if body is None:
+            yield fetch_error_item(source=self.name, url=response.url, reason="bad_sitemap",
+                                   http_status=response.status, detail="gzip file could not be decompressed")
+            return
+        depth = response.meta.get("sitemap_depth", 0)
+        count = 0
+        from lxml import etree
+
+        try:
+            for kind, loc, lastmod, news in iter_sitemap(body):
+                count += 1
+                if count > self.max_sitemap_urls:
+                    self.crawler.stats.inc_value("monitor/sitemap_urls_truncated")
+                    break
+                url = response.urljoin(loc)
+                if not self._on_site(url):
+                    self.crawler.stats.inc_value("monitor/offsite_links_skipped")
+                    continue
+                if kind == "sitemap":
+                    if depth < self.max_sitemap_depth:
+                        yield self._request(url, self.parse_sitemap, role="sitemap", sitemap_depth=depth + 1)
+                    continue
+                if self._too_old(news.get("published") or lastmod):
+                    continue
+                hints = {k: v for k, v in news.items() if v}
+                if lastmod:
+                    hints["lastmod"] = lastmod
+                yield from self._candidate(url, via="sitemap", hints=hints)
+        except etree.XMLSyntaxError as exc:
+            yield fetch_error_item(source=self.name, url=response.url, reason="bad_sitemap",
+                                   http_status=response.status,
+                                   detail=f"sitemap XML is malformed after {count} entries: {exc}")
+
+    def _sitemap_body(self, response: Response) -> bytes | None:
+        body = response.body
+        if body[:2] == b"\x1f\x8b":
+            from scrapy.utils.gz import gunzip
+
+            try:
+                return gunzip(body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+            except Exception:  # noqa: BLE001 - any decompression failure is the same problem for the user
+                return None
+        return body
+
+    def _too_old(self, date_text: str | None) -> bool:
+        if not self.sitemap_max_age or not date_text:
+            return False
+        try:
+            when = datetime.fromisoformat(date_text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return False
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return (datetime.now(timezone.utc) - when).days > self.sitemap_max_age
+
+    # ------------------------------------------------------------------ articles
+    def _candidate(self, url: str, *, via: str, hints: dict | None = None, require_signals: bool = False,
+                   **meta):
+        """Schedule an article page unless it was already stored (incremental crawls)."""
+        if url in self.seen_candidates:
+            return
+        self.seen_candidates.add(url)
+        if not self.refresh and self.known_urls is not None and self.known_urls([url]):
+            self.counts["skipped_known"] += 1
+            self.crawler.stats.inc_value("monitor/skipped_known")
+            return
+        self.counts["candidates"] += 1
+        yield self._request(url, self.parse_article, role="article", cb_kwargs={
+            "via": via, "hints": hints or {}, "require_signals": require_signals}, **meta)
+
+    def parse_article(self, response: Response, via: str, hints: dict, require_signals: bool):
+        ctype = response.headers.get("Content-Type", b"").decode("latin-1") or None
+        encoding = getattr(response, "encoding", None) if ctype and "charset=" in ctype.lower() else None
+        yield page_item(source=self.name, url=response.url,
+                        request_urls=[*response.meta.get("redirect_urls", []), response.url],
+                        body=response.body, encoding=encoding, content_type=ctype, status=response.status,
+                        via=via, hints=hints, require_signals=require_signals)
+        depth = response.meta.get("depth_mm")
+        if require_signals and depth is not None and depth < self.max_depth and hasattr(response, "css"):
+            # a page found by link-following may itself be a listing: follow its links too
+            yield from self._follow_links(response, depth=depth)
+
+    # ------------------------------------------------------------------ errors
+    def on_error(self, failure):
+        request = failure.request
+        role = request.meta.get("role", "page")
+        response = getattr(failure.value, "response", None)
+        status = response.status if response is not None else None
+        reason, detail = describe_failure(failure, role)
+        if role == "robots" and status == 404:
+            return  # no robots.txt is normal
+        yield fetch_error_item(source=self.name, url=request.url, reason=reason, http_status=status,
+                               detail=detail)
+
+
+def describe_failure(failure, role: str) -> tuple[str, str]:
+    """Turn a Twisted failure into (reason, detail a person can act on)."""
+    from scrapy.spidermiddlewares.httperror import HttpError
+    from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TimeoutError, TCPTimedOutError
+
+    value = failure.value
+    what = {"feed": "feed", "sitemap": "sitemap", "robots": "robots.txt", "home": "home page",
+            "section": "section page", "listing": "listing page", "article": "article page"}.get(role, "page")
+    if isinstance(value, HttpError):
+        status = value.response.status
+        reason = {404: "not_found", 410: "gone", 403: "forbidden", 429: "rate_limited"}.get(
+            status, "server_error" if status >= 500 else "http_error")
+        return reason, f"{what} answered HTTP {status}"
+    if isinstance(value, DNSLookupError):
+        return "dns_error", f"{what}: the host name could not be resolved (check the URL or your network)"
+    if isinstance(value, (TimeoutError, TCPTimedOutError)):
+        return "timeout", f"{what}: no answer within DOWNLOAD_TIMEOUT (the site is slow or down)"
+    if isinstance(value, ConnectionRefusedError):
+        return "connection_refused", f"{what}: connection refused (the site is down or blocks us)"
+    name = type(value).__name__
+    if name == "IgnoreRequest" and "robots" in str(value).lower():
+        return "robots_disallowed", f"{what}: robots.txt forbids it"
+    if name in ("ResponseFailed", "ResponseNeverReceived", "ConnectionLost", "PotentialDataLoss"):
+        return "connection_lost", f"{what}: the connection closed before the whole page arrived"
+    if "maxsize" in str(value).lower() or "cancelled" in str(value).lower():
+        return "too_large", f"{what}: larger than DOWNLOAD_MAXSIZE"
+    return "fetch_failed", f"{what}: {name}: {value}"
+
+
+def iter_sitemap(body: bytes):
+    """Yield (kind, loc, lastmod, news) from a sitemap or sitemap index, streaming, entities off.
+
+    kind is "url" or "sitemap"; news holds Google News ``title``/``published``/``language``.
+    """
+    from lxml import etree
+
+    context = etree.iterparse(BytesIO(body), events=("end",), resolve_entities=False, no_network=True,
+                              huge_tree=False, load_dtd=False)
+    for _, elem in context:
+        tag = _local(elem.tag)
+        if tag not in ("url", "sitemap"):
+            continue
+        loc = lastmod = None
+        news: dict = {}
+        for child in elem.iter():
+            ctag = _local(child.tag)
+            text = (child.text or "").strip() if isinstance(child.tag, str) else ""
+            if ctag == "loc" and loc is None and child.getparent() is elem:
+                loc = text
+            elif ctag == "lastmod":
+                lastmod = text or None
+            elif ctag == "publication_date":
+                news["published"] = text or None
+            elif ctag == "title" and child.getparent() is not None and _local(child.getparent().tag) == "news":
+                news["title"] = text or None
+            elif ctag == "language":
+                news["language"] = text or None
+        if loc:
+            yield tag, loc, lastmod, news
+        elem.clear()
+        while elem.getprevious() is not None:
+            del elem.getparent()[0]
