@@ -11,6 +11,9 @@ from __future__ import annotations
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.misc import load_object
 
+import sys
+
+from monitor.errors import SourcesError
 from monitor.sources import load_sources
 
 
@@ -19,11 +22,14 @@ class SourceSpiderLoader(SpiderLoader):
         super().__init__(settings)
         from monitor.spider import NewsSpider
 
-        for source in load_sources(settings.get("MONITOR_SOURCES") or None):
+        try:
+            configured = load_sources(settings.get("MONITOR_SOURCES") or None)
+        except SourcesError as exc:  # `scrapy list` / `scrapy crawl`: one clear line, exit 2
+            sys.stderr.write(f"Error: {exc}\n")
+            raise SystemExit(exc.exit_code) from None
+        for source in configured:
             base = load_object(source.spider) if source.spider else NewsSpider
             if not (isinstance(base, type) and issubclass(base, NewsSpider)):
-                from monitor.errors import SourcesError
-
                 raise SourcesError(f"{source.spider!r} is not a NewsSpider subclass", source=source.name,
                                    field="spider")
             self._spiders[source.name] = base.for_source(source)
