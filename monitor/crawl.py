@@ -168,7 +168,8 @@ def run_crawl(source_names=(), *, sources_path=None, topics_path=None, db_path=N
     from monitor.spider import NewsSpider
     from scrapy.utils.misc import load_object
 
-    process = CrawlerProcess(settings, install_root_handler=True)
+    settings.set("LOG_INSTALL_ROOT_HANDLER", True, priority="cmdline")
+    process = CrawlerProcess(settings)
     crawlers = []
     for source in sources:
         base = load_object(source.spider) if source.spider else NewsSpider
