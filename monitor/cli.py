@@ -64,8 +64,14 @@ def cli():
 @click.option("--refresh", is_flag=True, help="Re-fetch articles already stored (keeps earlier versions).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the summary.")
 @click.option("--log-file", type=click.Path(dir_okay=False), default=None, help="Write Scrapy's log here.")
+@click.option("--redis", "redis_url", metavar="URL", default=None,
+              help="Be one worker of a distributed crawl: share requests in Redis (redis://HOST:PORT/DB, "
+                   "default $MONITOR_REDIS_URL) and push articles there for `monitor ingest`; --db is not used.")
+@click.option("--crawl-key", default=None, metavar="KEY",
+              help="With --redis: workers with the same key split one crawl (default: 'default').")
 @handle_errors
-def crawl(source_names, sources_path, topics_path, db_path, tags, overrides, max_articles, refresh, quiet, log_file):
+def crawl(source_names, sources_path, topics_path, db_path, tags, overrides, max_articles, refresh, quiet, log_file,
+          redis_url, crawl_key):
     """Crawl SOURCEs (default: all enabled sources) into the database.
 
     Exit 0 when the crawl ran (page errors are recorded in fetch_errors, not fatal),
@@ -76,7 +82,8 @@ def crawl(source_names, sources_path, topics_path, db_path, tags, overrides, max
     summary = run_crawl(
         source_names, sources_path=sources_path, topics_path=topics_path, db_path=db_path, tags=tags,
         overrides=overrides, max_articles=max_articles, refresh=refresh,
-        echo=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)), log_file=log_file)
+        echo=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)), log_file=log_file,
+        redis_url=redis_url, crawl_key=crawl_key)
     click.echo(summary.render())
     sys.exit(summary.exit_code)
 
@@ -105,11 +112,40 @@ def sources(ctx, sources_path, tags, fmt):
 @handle_errors
 def demo(db_path, port, quiet):
     """Crawl a bundled offline sample of news sites served on 127.0.0.1 (no network needed)."""
-    from monitor.demo import run_demo
+    from monitor.demo import next_steps, run_demo
 
     summary = run_demo(db_path=db_path, echo=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)))
     click.echo(summary.render())
+    click.echo(next_steps(db_path))
     sys.exit(summary.exit_code)
+
+
+@cli.command()
+@click.option("--redis", "redis_url", metavar="URL", default=None,
+              help="Redis the crawl workers push to (redis://HOST:PORT/DB, default $MONITOR_REDIS_URL).")
+@db_option
+@topics_option
+@click.option("--until-empty", is_flag=True, help="Exit as soon as the item list is empty.")
+@click.option("--idle-exit", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="Exit after this many seconds without items (default: run until SIGINT/SIGTERM).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Messages written per SQLite transaction.")
+@click.option("--prefix", default=None, metavar="PREFIX",
+              help="Redis key prefix, as MONITOR_REDIS_PREFIX of the workers (default: monitor).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the summary.")
+@handle_errors
+def ingest(redis_url, db_path, topics_path, until_empty, idle_exit, batch_size, prefix, quiet):
+    """Store what distributed crawl workers (`monitor crawl --redis`) pushed to Redis.
+
+    The single writer of the SQLite file: same deduplication and topics as a local crawl; a batch is
+    removed from Redis only after its SQLite transaction committed. Run one per database.
+    """
+    from monitor.distributed import run_ingest
+
+    summary = run_ingest(redis_url, db_path, prefix=prefix, topics_path=topics_path, until_empty=until_empty,
+                         idle_exit=idle_exit, batch_size=batch_size,
+                         echo=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)))
+    click.echo(summary.render())
 
 
 def main():

@@ -27,8 +27,6 @@ def write_sources_file(entries: list[dict], path: Path) -> Path:
 def run_demo(*, db_path=None, topics_path=None, echo=print):
     from monitor.crawl import run_crawl
     from monitor.fixtureserver import demo_sources, start_demo_servers
-    from monitor.storage import resolve_db_path
-
     servers = start_demo_servers()
     try:
         with tempfile.TemporaryDirectory(prefix="monitor-demo-") as tmp:
@@ -40,6 +38,12 @@ def run_demo(*, db_path=None, topics_path=None, echo=print):
     finally:
         for demo in servers:
             demo.server.stop()
-    db = resolve_db_path(db_path)
-    echo(f"Try: monitor search --db {db} 'kazakhstan*'   or   sqlite3 {db} 'SELECT title FROM articles'")
     return summary
+
+
+def next_steps(db_path=None) -> str:
+    from monitor.storage import resolve_db_path
+
+    db = resolve_db_path(db_path)
+    return (f"Next: monitor search --db {db} 'kazakhstan*'\n"
+            f"      sqlite3 {db} 'SELECT source, title, published FROM articles'")

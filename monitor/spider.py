@@ -29,6 +29,10 @@ NAVIGATION_RE = re.compile(
     r"page|archive|archives|login|subscribe|privacy|terms|rubric|rubrics|label|people)(/|$)|[?&](page|p|s)=",
     re.I)
 PAGINATION_RE = re.compile(r"(/page/\d+/?$)|([?&]page=\d+)", re.I)
+# Pages that are never articles even when a feed or sitemap lists them (sitemaps often list every page).
+NEVER_ARTICLE_RE = re.compile(
+    r"^/([a-z]{2}(-[a-z]{2})?/)?((tag|tags|author|authors|about|about-us|contact|contacts|search|login|"
+    r"subscribe|privacy|privacy-policy|terms|advertising|reklama|o-nas|kontakty)(/.*)?|page/\d+/?)?$", re.I)
 
 
 def _iso_from_struct(value) -> str | None:
@@ -42,6 +46,11 @@ def _iso_from_struct(value) -> str | None:
 
 def _local(tag) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def never_article(url: str) -> bool:
+    """Home, about, contact, tag and author pages: skipped even when a sitemap lists them."""
+    return bool(NEVER_ARTICLE_RE.match(urlsplit(url).path or "/"))
 
 
 def looks_like_navigation(url: str) -> bool:
@@ -299,6 +308,9 @@ class NewsSpider(scrapy.Spider):
         if url in self.seen_candidates:
             return
         self.seen_candidates.add(url)
+        if never_article(url):
+            self.crawler.stats.inc_value("monitor/non_article_skipped")
+            return
         if not self.refresh and self.known_urls is not None and self.known_urls([url]):
             self.counts["skipped_known"] += 1
             self.crawler.stats.inc_value("monitor/skipped_known")
