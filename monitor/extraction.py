@@ -59,6 +59,13 @@ ARTICLE_TYPES = frozenset({
 })
 
 
+# schema.org types of pages that are not a single story (section fronts, tag pages, about pages).
+LISTING_TYPES = frozenset({
+    "CollectionPage", "ItemList", "WebSite", "AboutPage", "ProfilePage", "ContactPage", "SearchResultsPage",
+    "FAQPage", "QAPage",
+})
+
+
 @dataclass(frozen=True)
 class PageSignals:
     """What the page's markup says about itself (URLs are absolute)."""
@@ -71,6 +78,11 @@ class PageSignals:
     og_image: str | None = None
     html_lang: str | None = None
     published_meta: str | None = None             # raw article:published_time / JSON-LD datePublished ...
+
+    @property
+    def declares_listing(self) -> bool:
+        """True when JSON-LD says the page is a listing, site or about page and nothing says article."""
+        return not self.is_article_page and any(t in LISTING_TYPES for t in self.jsonld_types)
 
     @property
     def is_article_page(self) -> bool:
@@ -643,6 +655,10 @@ def _extract(body, url, *, encoding, content_type, hints, min_text_chars, max_by
                                                  f"{min_text_chars} (MONITOR_MIN_TEXT_CHARS)")
 
     tdate = normalize_published(getattr(doc, "date", None))
+    if signals.declares_listing:
+        return Rejection(RejectReason.NOT_ARTICLE,
+                         f"page declares itself a {'/'.join(signals.jsonld_types)} (a listing or site page), "
+                         "not an article")
     if require_article_signals and not signals.is_article_page:
         if not (tdate and len(text) >= UNMARKED_ARTICLE_MIN_CHARS):
             return Rejection(RejectReason.NOT_ARTICLE,

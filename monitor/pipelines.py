@@ -99,7 +99,11 @@ class StoragePipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler)
+        from scrapy import signals
+
+        pipe = cls(crawler)
+        crawler.signals.connect(pipe.spider_closed, signal=signals.spider_closed)
+        return pipe
 
     # ---- lifecycle
     def open_spider(self):
@@ -125,18 +129,24 @@ class StoragePipeline:
         if self.loop is not None and self.loop.running:
             self.loop.stop()
         self.flush()
+
+    def spider_closed(self, spider, reason):
+        """After the engine stopped (finish_reason known): complete our own crawls row, release the writer."""
+        if self.storage is None:
+            return
         if self.own_crawl:
-            stats = self.crawler.stats.get_stats()
             from monitor.crawl import counts_from_stats, status_from_reason
 
-            self.storage.finish_crawl(self.crawl_id, status_from_reason(stats.get("finish_reason")),
-                                      counts_from_stats(stats), {self.crawler.spider.name: counts_from_stats(stats)})
+            counts = counts_from_stats(self.crawler.stats.get_stats())
+            self.storage.finish_crawl(self.crawl_id, status_from_reason(reason), counts,
+                                      {spider.name: {**counts, "finish_reason": reason}})
         entry = self._writers.get(self.db_path)
         if entry is not None:
             entry[1] -= 1
             if entry[1] <= 0:
                 entry[0].close()
                 del self._writers[self.db_path]
+        self.storage = None
 
     # ---- items
     def known_urls(self, urls):

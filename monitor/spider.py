@@ -9,56 +9,19 @@ stay in play for every request.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timezone
-from io import BytesIO
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
 
+from monitor.discovery import (  # noqa: F401  (pure helpers, shared with `monitor sources check`)
+    NAVIGATION_RE, NEVER_ARTICLE_RE, PAGINATION_RE, FeedError, alternate_feeds, feed_entries, iter_sitemap,
+    looks_like_navigation, never_article, robots_sitemaps)
 from monitor.items import fetch_error_item, page_item
 from monitor.sources import Source
-
-FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json",
-              "application/rdf+xml", "text/xml", "application/xml")
-NAVIGATION_RE = re.compile(
-    r"/(tag|tags|author|authors|category|categories|section|sections|topic|topics|about|contact|search|"
-    r"page|archive|archives|login|subscribe|privacy|terms|rubric|rubrics|label|people)(/|$)|[?&](page|p|s)=",
-    re.I)
-PAGINATION_RE = re.compile(r"(/page/\d+/?$)|([?&]page=\d+)", re.I)
-# Pages that are never articles even when a feed or sitemap lists them (sitemaps often list every page).
-NEVER_ARTICLE_RE = re.compile(
-    r"^/([a-z]{2}(-[a-z]{2})?/)?((tag|tags|author|authors|about|about-us|contact|contacts|search|login|"
-    r"subscribe|privacy|privacy-policy|terms|advertising|reklama|o-nas|kontakty)(/.*)?|page/\d+/?)?$", re.I)
-
-
-def _iso_from_struct(value) -> str | None:
-    if not value:
-        return None
-    try:
-        return datetime(*value[:6], tzinfo=timezone.utc).isoformat()
-    except (TypeError, ValueError):
-        return None
-
-
-def _local(tag) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def never_article(url: str) -> bool:
-    """Home, about, contact, tag and author pages: skipped even when a sitemap lists them."""
-    return bool(NEVER_ARTICLE_RE.match(urlsplit(url).path or "/"))
-
-
-def looks_like_navigation(url: str) -> bool:
-    """Tag, author, section, pagination and about pages: followed for links, never stored."""
-    path = urlsplit(url).path or "/"
-    if path in ("", "/"):
-        return True
-    return bool(NAVIGATION_RE.search(url))
 
 
 class NewsSpider(scrapy.Spider):
@@ -80,7 +43,8 @@ class NewsSpider(scrapy.Spider):
         self.link_requests = 0
         self.counts = {"feeds": 0, "sitemaps": 0, "candidates": 0, "skipped_known": 0}
         self.seen_candidates: set[str] = set()
-        self.link_extractor = LinkExtractor(allow_domains=list(self.source.domains), unique=True)
+        # domain filtering is done by _on_site (hostname based: LinkExtractor's allow_domains trips on ports)
+        self.link_extractor = LinkExtractor(unique=True)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -97,7 +61,6 @@ class NewsSpider(scrapy.Spider):
         extra = [d.strip().lower() for d in s.get("MONITOR_ALLOWED_DOMAINS", "").split(",") if d.strip()]
         if extra:
             spider.allowed_domains = list(dict.fromkeys([*spider.allowed_domains, *extra]))
-            spider.link_extractor = LinkExtractor(allow_domains=spider.allowed_domains, unique=True)
         spider.known_urls = None  # set by StoragePipeline.open_spider: callable(list[str]) -> set[str]
         return spider
 
@@ -123,26 +86,16 @@ class NewsSpider(scrapy.Spider):
 
     # ------------------------------------------------------------------ discovery
     def parse_robots(self, response: Response):
-        for line in response.text.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip().lower() == "sitemap" and value.strip():
-                url = response.urljoin(value.strip())
-                if self._on_site(url):
-                    yield self._request(url, self.parse_sitemap, role="sitemap", sitemap_depth=0)
+        for url in robots_sitemaps(response.text, response.url):
+            if self._on_site(url):
+                yield self._request(url, self.parse_sitemap, role="sitemap", sitemap_depth=0)
 
     def parse_home(self, response: Response):
         if not hasattr(response, "css"):
             return
-        feeds = []
-        for link in response.css('link[rel~="alternate"]'):
-            ctype = (link.attrib.get("type") or "").lower()
-            href = link.attrib.get("href")
-            if href and any(t in ctype for t in ("rss", "atom", "feed+json", "rdf")):
-                url = response.urljoin(href)
-                if self._on_site(url) and "comments" not in url:
-                    feeds.append(url)
-        for url in dict.fromkeys(feeds):
-            yield self._request(url, self.parse_feed, role="feed")
+        for url in alternate_feeds(response.text, response.url):
+            if self._on_site(url):
+                yield self._request(url, self.parse_feed, role="feed")
         yield from self._follow_links(response, depth=response.meta.get("depth_mm", 0))
 
     def parse_listing(self, response: Response):
@@ -158,7 +111,7 @@ class NewsSpider(scrapy.Spider):
                                                                'link[rel~="next"]::attr(href)').getall()}
         for link in self.link_extractor.extract_links(response):
             url = link.url.split("#", 1)[0]
-            if not url or url == response.url.split("#", 1)[0]:
+            if not url or url == response.url.split("#", 1)[0] or not self._on_site(url):
                 continue
             if url in next_urls or PAGINATION_RE.search(url):
                 if section_page < self.max_section_pages and self._budget():
@@ -191,29 +144,12 @@ class NewsSpider(scrapy.Spider):
     # ------------------------------------------------------------------ feeds
     def parse_feed(self, response: Response):
         self.counts["feeds"] += 1
-        body = response.body
-        entries = []
-        if body.lstrip()[:1] in (b"{", b"["):
-            entries = self._json_feed_entries(response)
-        else:
-            import feedparser
-
-            parsed = feedparser.parse(body, response_headers={"content-location": response.url})
-            if parsed.bozo and not parsed.entries:
-                yield fetch_error_item(source=self.name, url=response.url, reason="bad_feed",
-                                       http_status=response.status,
-                                       detail=f"feed could not be read: {parsed.get('bozo_exception')}")
-                return
-            for e in parsed.entries:
-                link = e.get("link") or next((l.get("href") for l in e.get("links", []) if l.get("href")), None)
-                if not link:
-                    continue
-                entries.append((link, {
-                    "title": e.get("title"),
-                    "published": _iso_from_struct(e.get("published_parsed") or e.get("updated_parsed")),
-                    "author": e.get("author"),
-                    "language": (parsed.feed.get("language") or None),
-                }))
+        try:
+            entries = feed_entries(response.body, response.url)
+        except FeedError as exc:
+            yield fetch_error_item(source=self.name, url=response.url, reason="bad_feed",
+                                   http_status=response.status, detail=str(exc))
+            return
         if len(entries) > self.max_feed_entries:
             self.crawler.stats.inc_value("monitor/feed_entries_truncated", len(entries) - self.max_feed_entries)
             entries = entries[: self.max_feed_entries]
@@ -223,24 +159,6 @@ class NewsSpider(scrapy.Spider):
                 yield from self._candidate(url, via="feed", hints={k: v for k, v in hints.items() if v})
             else:
                 self.crawler.stats.inc_value("monitor/offsite_links_skipped")
-
-    def _json_feed_entries(self, response: Response):
-        try:
-            data = json.loads(response.body)
-        except ValueError:
-            return []
-        out = []
-        for item in (data.get("items") or []) if isinstance(data, dict) else []:
-            if not isinstance(item, dict):
-                continue
-            link = item.get("url") or item.get("external_url") or item.get("id")
-            if not isinstance(link, str):
-                continue
-            authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
-            author = ", ".join(a.get("name", "") for a in authors if isinstance(a, dict) and a.get("name")) or None
-            out.append((link, {"title": item.get("title"), "published": item.get("date_published"),
-                               "author": author, "language": item.get("language") or data.get("language")}))
-        return out
 
     # ------------------------------------------------------------------ sitemaps
     def parse_sitemap(self, response: Response):
@@ -340,6 +258,9 @@ class NewsSpider(scrapy.Spider):
         reason, detail = describe_failure(failure, role)
         if role == "robots" and status == 404:
             return  # no robots.txt is normal
+        if reason == "robots_disallowed" and (role == "listing" or request.cb_kwargs.get("via") == "link"):
+            self.crawler.stats.inc_value("monitor/robots_disallowed_links")
+            return  # a link the site asks us not to follow: obeyed, nothing for the user to fix
         yield fetch_error_item(source=self.name, url=request.url, reason=reason, http_status=status,
                                detail=detail)
 
@@ -371,38 +292,3 @@ def describe_failure(failure, role: str) -> tuple[str, str]:
     if "maxsize" in str(value).lower() or "cancelled" in str(value).lower():
         return "too_large", f"{what}: larger than DOWNLOAD_MAXSIZE"
     return "fetch_failed", f"{what}: {name}: {value}"
-
-
-def iter_sitemap(body: bytes):
-    """Yield (kind, loc, lastmod, news) from a sitemap or sitemap index, streaming, entities off.
-
-    kind is "url" or "sitemap"; news holds Google News ``title``/``published``/``language``.
-    """
-    from lxml import etree
-
-    context = etree.iterparse(BytesIO(body), events=("end",), resolve_entities=False, no_network=True,
-                              huge_tree=False, load_dtd=False)
-    for _, elem in context:
-        tag = _local(elem.tag)
-        if tag not in ("url", "sitemap"):
-            continue
-        loc = lastmod = None
-        news: dict = {}
-        for child in elem.iter():
-            ctag = _local(child.tag)
-            text = (child.text or "").strip() if isinstance(child.tag, str) else ""
-            if ctag == "loc" and loc is None and child.getparent() is elem:
-                loc = text
-            elif ctag == "lastmod":
-                lastmod = text or None
-            elif ctag == "publication_date":
-                news["published"] = text or None
-            elif ctag == "title" and child.getparent() is not None and _local(child.getparent().tag) == "news":
-                news["title"] = text or None
-            elif ctag == "language":
-                news["language"] = text or None
-        if loc:
-            yield tag, loc, lastmod, news
-        elem.clear()
-        while elem.getprevious() is not None:
-            del elem.getparent()[0]
