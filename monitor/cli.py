@@ -140,7 +140,7 @@ def ingest(redis_url, db_path, topics_path, until_empty, idle_exit, batch_size, 
     The single writer of the SQLite file: same deduplication and topics as a local crawl; a batch is
     removed from Redis only after its SQLite transaction committed. Run one per database.
     """
-    from monitor.distributed import run_ingest
+    from monitor.ingest import run_ingest
 
     summary = run_ingest(redis_url, db_path, prefix=prefix, topics_path=topics_path, until_empty=until_empty,
                          idle_exit=idle_exit, batch_size=batch_size,

@@ -132,8 +132,12 @@ def build_settings(*, db_path: Path, sources_path, topics_path, overrides: dict,
 
 
 def run_crawl(source_names=(), *, sources_path=None, topics_path=None, db_path=None, tags=(), overrides=(),
-              max_articles=None, refresh=False, echo=print, log_file=None) -> CrawlSummary:
-    """Crawl the chosen sources into the database; see module docstring."""
+              max_articles=None, refresh=False, echo=print, log_file=None, redis_url=None, crawl_key=None):
+    """Crawl the chosen sources into the database; see module docstring.
+
+    With ``redis_url`` (or ``-s MONITOR_REDIS_URL=...`` / ``$MONITOR_REDIS_URL``) this process is one worker
+    of a distributed crawl (``monitor.distributed.run_worker``): no database access, returns a WorkerSummary.
+    """
     from monitor.storage import Storage, resolve_db_path
 
     sources_file = sources_path or os.environ.get("MONITOR_SOURCES") or None
@@ -144,6 +148,17 @@ def run_crawl(source_names=(), *, sources_path=None, topics_path=None, db_path=N
     _validate_topics(topics_file)
     parsed_overrides = parse_overrides(overrides)
     db = resolve_db_path(db_path).resolve()
+    redis_url = redis_url or parsed_overrides.get("MONITOR_REDIS_URL") or os.environ.get("MONITOR_REDIS_URL")
+    if redis_url:  # distributed worker: requests shared in Redis, articles pushed to Redis (docs/scaling.md)
+        from monitor.distributed import run_worker
+
+        if crawl_key:
+            parsed_overrides["MONITOR_REDIS_CRAWL"] = crawl_key
+        settings = build_settings(db_path=db, sources_path=sources_file, topics_path=topics_file,
+                                  overrides=parsed_overrides, crawl_id=None, max_articles=max_articles,
+                                  refresh=refresh, log_file=log_file)
+        _attach_progress(echo)
+        return run_worker(sources, settings=settings, redis_url=redis_url, echo=echo)
 
     storage = Storage.open(db)
     try:

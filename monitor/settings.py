@@ -41,6 +41,10 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "monitor.extensions.CrawlProgress": 500,
 }
+# monitor.distributed.RedisAddon: does nothing unless MONITOR_REDIS_URL is set (then: scrapy-redis + Redis items)
+ADDONS = {
+    "monitor.distributed.RedisAddon": 0,
+}
 
 # --- media-monitor's own settings (MONITOR_*): default and what it does ---
 MONITOR_DB = "monitor.db"                 # SQLite file (also --db, $MONITOR_DB)
@@ -63,3 +67,10 @@ MONITOR_BATCH_SIZE = 50                   # articles written per SQLite transact
 MONITOR_BATCH_SECONDS = 5.0               # ... or after this many seconds, whichever comes first
 MONITOR_ALLOWED_DOMAINS = ""              # extra comma-separated domains a source may follow links to
 MONITOR_PROGRESS_INTERVAL = 10.0          # seconds between progress lines
+MONITOR_NEAR_DUP_THRESHOLD = 0.7          # estimated Jaccard similarity (word 3-shingles, MinHash) from which a text is a near duplicate (monitor/dedup.py)
+MONITOR_REDIS_URL = ""                    # redis://HOST:PORT/DB: share the crawl through Redis, push articles there (also --redis, $MONITOR_REDIS_URL; docs/scaling.md)
+MONITOR_REDIS_CRAWL = "default"           # crawl key: workers with the same key split one crawl (also --crawl-key)
+MONITOR_REDIS_PREFIX = "monitor"          # prefix of every Redis key media-monitor uses (crawlers and `monitor ingest --prefix`)
+MONITOR_REDIS_HEARTBEAT = 2.0             # seconds between a worker's heartbeats / in-flight acknowledgements in Redis
+MONITOR_REDIS_WORKER_TIMEOUT = 60.0       # seconds without heartbeat after which a worker's in-flight requests are re-queued
+MONITOR_REDIS_WORKER = ""                 # worker id in Redis (empty: HOST:PID)
