@@ -120,6 +120,24 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m004_distributed")
+def _m004_distributed(db: sqlite_utils.Database) -> None:
+    """Distributed crawls (monitor.distributed): run id -> crawls row, and the ingester's batch marker."""
+    db.executescript(
+        """
+        CREATE TABLE redis_runs (
+            run TEXT PRIMARY KEY,                -- run id made by the run's first worker ("key@time-rand")
+            crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+            state TEXT NOT NULL                  -- JSON: workers (status, counts), per-source ingest counts
+        );
+        CREATE TABLE ingest_state (
+            name TEXT PRIMARY KEY,               -- "last_batch": marker of the last committed Redis batch
+            value TEXT
+        );
+        """
+    )
+
+
 KNOWN_MIGRATIONS = lambda: {m.name for m in migrations._migrations}  # noqa: E731
 
 
@@ -352,6 +370,42 @@ class Storage:
     # ---- reading helpers used by the crawler and CLI
     def count(self, table: str = "articles") -> int:
         return self.db.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
+
+    # ---- distributed crawls (monitor.distributed.Ingester is the writer)
+    def run_state(self, run: str) -> tuple[int, dict] | None:
+        """(crawls.id, state) of a distributed run id, or None."""
+        import json
+        row = self.db.execute("SELECT crawl_id, state FROM redis_runs WHERE run = ?", [run]).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def running_runs(self) -> list[tuple[str, int, dict]]:
+        import json
+        return [(r, c, json.loads(s)) for r, c, s in self.db.execute(
+            "SELECT r.run, r.crawl_id, r.state FROM redis_runs r JOIN crawls c ON c.id = r.crawl_id "
+            "WHERE c.finished_at IS NULL")]
+
+    def save_run_state(self, run: str, crawl_id: int, state: dict, *, status: str, counts: dict,
+                       summary: dict, finished: bool) -> None:
+        """Store a run's state and bring its crawls row up to date (``finished``: set finished_at)."""
+        import json
+        cols = ["pages_fetched", "articles_new", "duplicates", "errors", "skipped_known"]
+        with self.db.atomic():
+            self.db.execute("INSERT INTO redis_runs (run, crawl_id, state) VALUES (?, ?, ?) ON CONFLICT(run) "
+                            "DO UPDATE SET state = excluded.state", [run, crawl_id, json.dumps(state)])
+            self.db.execute(
+                f"UPDATE crawls SET status = ?, pid = ?, {', '.join(f'{c} = ?' for c in cols)}, summary = ?, "
+                "finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE NULL END WHERE id = ?",
+                [status, os.getpid(), *[int(counts.get(c, 0)) for c in cols], json.dumps(summary),
+                 int(finished), utcnow(), crawl_id])
+
+    def ingest_marker(self) -> str | None:
+        row = self.db.execute("SELECT value FROM ingest_state WHERE name = 'last_batch'").fetchone()
+        return row[0] if row else None
+
+    def set_ingest_marker(self, value: str) -> None:
+        with self.db.atomic():
+            self.db.execute("INSERT INTO ingest_state (name, value) VALUES ('last_batch', ?) "
+                            "ON CONFLICT(name) DO UPDATE SET value = excluded.value", [value])
 
 
 def _pid_alive(pid: int | None) -> bool:
