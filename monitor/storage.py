@@ -17,7 +17,9 @@ from typing import Iterable, Sequence
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from monitor import dedup
 from monitor.errors import DatabaseError
+from monitor.urls import url_keys
 
 MIGRATION_SET = "media-monitor"
 migrations = Migrations(MIGRATION_SET)
@@ -116,6 +118,74 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
             INSERT INTO articles_fts(articles_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
             INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
         END;
+        """
+    )
+
+
+@migrations(name="m002_dedup")
+def _m002_dedup(db: sqlite_utils.Database) -> None:
+    """Near-duplicate fingerprints, text versions, language-edition stories, conditional-GET state."""
+    db.executescript(
+        """
+        -- monitor.dedup.signature_to_bytes(): MinHash values + shingle count (no FK: written only by
+        -- Storage, in the article's own transaction; the dedup benchmark bulk-loads it)
+        CREATE TABLE article_fingerprints (
+            article_id INTEGER PRIMARY KEY,
+            signature BLOB NOT NULL
+        );
+        -- LSH bands: one row per (band key, article); the band number is folded into the key.  The
+        -- primary key (key first) is the index: a near-duplicate lookup is one equality probe per band.
+        CREATE TABLE lsh_buckets (
+            key INTEGER NOT NULL,
+            article_id INTEGER NOT NULL,
+            PRIMARY KEY (key, article_id)
+        ) WITHOUT ROWID;
+
+        -- earlier texts of an article that a re-fetch found changed
+        CREATE TABLE article_versions (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            title TEXT,
+            text TEXT NOT NULL,
+            content_hash TEXT,
+            fetched_at TEXT,                     -- when this version was first fetched
+            replaced_at TEXT NOT NULL            -- when a re-fetch found the next version
+        );
+        CREATE INDEX idx_article_versions_article ON article_versions(article_id, replaced_at);
+
+        -- language editions of one story; story_id = id of the story's first stored article
+        CREATE TABLE story_links (
+            article_id INTEGER PRIMARY KEY REFERENCES articles(id),
+            story_id INTEGER NOT NULL,
+            language TEXT,
+            via TEXT                             -- first, hreflang, og_image
+        );
+        CREATE INDEX idx_story_links_story ON story_links(story_id);
+
+        -- conditional GET state of feeds, sitemaps and section pages
+        CREATE TABLE fetch_state (
+            url TEXT PRIMARY KEY,
+            etag TEXT,
+            last_modified TEXT,
+            fetched_at TEXT
+        );
+        """
+    )
+
+
+# m002_dedup (dedup) registers above this line; m003_topics must stay after it.
+@migrations(name="m003_topics")
+def _m003_topics(db: sqlite_utils.Database) -> None:
+    """The topic definitions last applied (monitor.topics), so the file says what each tag means."""
+    db.executescript(
+        """
+        CREATE TABLE topics (
+            name TEXT PRIMARY KEY,               -- the tag in article_topics.topic
+            description TEXT,
+            query TEXT NOT NULL,                 -- FTS5 MATCH query over articles_fts (title, text)
+            updated_at TEXT NOT NULL,            -- when this definition was set (crawl start or retag)
+            retagged_at TEXT                     -- last `monitor retag` over the whole database
+        );
         """
     )
 
@@ -316,6 +386,7 @@ class Storage:
                 results.append(self._store_one(rec))
             for err in errors:
                 self._insert_error(err)
+            self._tag_articles([r.article_id for r in results if r.status != "known"])
         return results
 
     def record_errors(self, errors: Sequence[FetchError]) -> None:
@@ -355,17 +426,277 @@ class Storage:
         for u in urls:
             self.db.execute("INSERT OR IGNORE INTO article_urls (url, article_id) VALUES (?, ?)", [u, article_id])
 
+    # ---- duplicates, fingerprints, versions, stories (monitor.dedup, monitor.urls)
+    near_dup_threshold: float = dedup.NEAR_DUP_THRESHOLD   # MONITOR_NEAR_DUP_THRESHOLD; set per instance
+    max_near_dup_candidates: int = 200                      # signatures compared per lookup, most bands first
+
     def _find_duplicate(self, rec: ArticleRecord) -> int | None:
-        """Id of the first article of rec's duplicate group (never a chain), or None."""
-        if not rec.content_hash:
-            return None
+        """Id of the first article of rec's duplicate group (never a chain), or None.
+
+        Exact duplicates by ``content_hash`` (always recomputed here with ``dedup.content_hash`` so that
+        every row uses one definition), then near duplicates: the LSH band keys of rec's MinHash select
+        candidates through the ``lsh_buckets`` index (no scan), their signatures are compared, and the
+        most similar match's group root is returned.  rec's signature is left in
+        ``rec.extra["minhash"]`` for ``_after_insert``.
+        """
+        rec.content_hash = dedup.content_hash(rec.text)
         row = self.db.execute(
             "SELECT COALESCE(duplicate_of, id) FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1",
             [rec.content_hash]).fetchone()
-        return row[0] if row else None
+        if row:
+            return self._group_root(row[0])
+        sig = self._signature(rec)
+        for cand, _ in self.near_duplicates(sig):
+            root = self._group_root(cand)
+            if root is not None:
+                return root
+        return None
+
+    def near_duplicates(self, signature: "dedup.Signature | bytes", exclude: int | None = None) -> list[tuple[int, float]]:
+        """``(article_id, estimated Jaccard)`` of stored near duplicates of a signature, best first."""
+        keys = dedup.band_keys(signature)
+        if not keys:
+            return []
+        q = ",".join("?" * len(keys))
+        cands = [r[0] for r in self.db.execute(
+            f"SELECT article_id FROM lsh_buckets WHERE key IN ({q}) GROUP BY article_id "
+            f"ORDER BY count(*) DESC, article_id LIMIT ?", [*keys, self.max_near_dup_candidates])
+            if r[0] != exclude]
+        if not cands:
+            return []
+        q = ",".join("?" * len(cands))
+        blobs = self.db.execute(
+            f"SELECT article_id, signature FROM article_fingerprints WHERE article_id IN ({q})", cands).fetchall()
+        return dedup.matches(signature, blobs, self.near_dup_threshold)
+
+    def _group_root(self, article_id: int) -> int | None:
+        """The article at the top of article_id's duplicate_of links (None: no such article)."""
+        seen = set()
+        while article_id not in seen:
+            seen.add(article_id)
+            row = self.db.execute("SELECT duplicate_of FROM articles WHERE id = ?", [article_id]).fetchone()
+            if row is None:
+                return None
+            if row[0] is None:
+                return article_id
+            article_id = row[0]
+        return article_id
+
+    def _signature(self, rec: ArticleRecord) -> "dedup.Signature":
+        """rec's MinHash: ``rec.extra["minhash"]`` when an extraction worker computed it, else from the text."""
+        blob = rec.extra.get("minhash") if rec.extra else None
+        if blob is not None:
+            try:
+                return dedup.signature_from_bytes(blob)
+            except (ValueError, TypeError):
+                pass
+        sig = dedup.minhash(rec.text)
+        if rec.extra is None:
+            rec.extra = {}
+        rec.extra["minhash"] = dedup.signature_to_bytes(sig)
+        return sig
+
+    def _save_fingerprint(self, article_id: int, sig: "dedup.Signature") -> None:
+        old = self.db.execute("SELECT signature FROM article_fingerprints WHERE article_id = ?", [article_id]).fetchone()
+        if old:
+            try:
+                old_keys = dedup.band_keys(old[0])
+            except ValueError:            # another signature version: find its rows the slow way
+                self.db.execute("DELETE FROM lsh_buckets WHERE article_id = ?", [article_id])
+            else:
+                self.db.conn.executemany("DELETE FROM lsh_buckets WHERE key = ? AND article_id = ?",
+                                         [(k, article_id) for k in old_keys])
+        self.db.execute("INSERT OR REPLACE INTO article_fingerprints (article_id, signature) VALUES (?, ?)",
+                        [article_id, dedup.signature_to_bytes(sig)])
+        self.db.conn.executemany("INSERT OR IGNORE INTO lsh_buckets (key, article_id) VALUES (?, ?)",
+                                 [(k, article_id) for k in dedup.band_keys(sig)])
 
     def _after_insert(self, article_id: int, rec: ArticleRecord) -> None:
-        """Hook for per-article bookkeeping done in the same transaction (fingerprints, stories, topics)."""
+        """Per-article bookkeeping in the same transaction: fingerprint + LSH buckets, story links."""
+        self._save_fingerprint(article_id, self._signature(rec))
+        self.link_story(article_id, rec)
+
+    def link_story(self, article_id: int, rec: ArticleRecord) -> int | None:
+        """Link article_id to the story of its other language editions; returns the story id or None.
+
+        Editions are found by ``rec.extra["hreflang"]`` (``(lang, url)`` pairs: an alternate URL that is a
+        stored article's URL or variant, compared canonicalised, ``www.`` or not), else by a stored
+        article of the same source with the same og:image (``rec.extra["og_image"]`` or ``rec.image``
+        against ``articles.image``), the same publication time (a date alone is not enough) and another
+        language.  ``story_id`` is the id of the story's first article; when one article joins two
+        stories they are merged into the older one.  An article without editions gets no row.
+        """
+        extra = rec.extra or {}
+        found: dict[int, str] = {}
+        urls: list[str] = []
+        for pair in extra.get("hreflang") or ():
+            try:
+                _lang, href = pair
+            except (TypeError, ValueError):
+                continue
+            if isinstance(href, str) and href.strip():
+                urls.extend([href.strip(), *url_keys(href)])
+        for u in dict.fromkeys(urls):
+            other = self.article_id_for_url(u)
+            if other and other != article_id:
+                found.setdefault(other, "hreflang")
+        image = extra.get("og_image") or rec.image
+        if not found and image and rec.published and len(rec.published) > 10:
+            for (other,) in self.db.execute(
+                    "SELECT id FROM articles WHERE published = ? AND source = ? AND image = ? AND id != ? "
+                    "AND (language IS NULL OR ? IS NULL OR language != ?) ORDER BY id LIMIT 20",
+                    [rec.published, rec.source, image, article_id, rec.language, rec.language]):
+                found.setdefault(other, "og_image")
+        if not found:
+            return None
+        stories: dict[int, None] = {}
+        for other in found:
+            row = self.db.execute("SELECT story_id FROM story_links WHERE article_id = ?", [other]).fetchone()
+            if row:
+                stories[row[0]] = None
+            else:
+                stories[other] = None
+                lang = self.db.execute("SELECT language FROM articles WHERE id = ?", [other]).fetchone()
+                self.db.execute("INSERT INTO story_links (article_id, story_id, language, via) VALUES (?, ?, ?, 'first')",
+                                [other, other, lang[0] if lang else None])
+        story_id = min(stories)
+        for other_story in stories:
+            if other_story != story_id:
+                self.db.execute("UPDATE story_links SET story_id = ? WHERE story_id = ?", [story_id, other_story])
+        via = "hreflang" if "hreflang" in found.values() else "og_image"
+        self.db.execute("INSERT OR REPLACE INTO story_links (article_id, story_id, language, via) VALUES (?, ?, ?, ?)",
+                        [article_id, story_id, rec.language, via])
+        return story_id
+
+    def update_article(self, article_id: int, rec: ArticleRecord) -> StoreResult:
+        """Store a re-fetched article (``--refresh``, newer sitemap ``lastmod``) over its row.
+
+        When the text or title changed (``content_hash``/title differ) the previous title and text go to
+        ``article_versions`` (``fetched_at`` = when that version was first fetched, ``replaced_at`` = this
+        fetch), the row gets the new text, ``modified_at`` and a new fingerprint: status ``"updated"``.
+        Otherwise only ``fetched_at`` moves: status ``"known"``.  New URL variants are recorded either way.
+        ``duplicate_of`` is left as it was (the group was decided by the first version).
+        """
+        row = self.db.execute("SELECT title, text, content_hash, fetched_at, modified_at, duplicate_of "
+                              "FROM articles WHERE id = ?", [article_id]).fetchone()
+        if row is None:
+            raise KeyError(f"no article with id {article_id}")
+        old_title, old_text, old_hash, old_fetched, old_modified, dup_of = row
+        new_hash = dedup.content_hash(rec.text)
+        rec.content_hash = new_hash
+        with self.db.atomic():
+            self._add_variants(article_id, [u for u in dict.fromkeys([rec.url, *rec.variants]) if u])
+            if new_hash == (old_hash or dedup.content_hash(old_text)) and (rec.title or old_title) == old_title:
+                self.db.execute("UPDATE articles SET fetched_at = ? WHERE id = ?", [rec.fetched_at, article_id])
+                return StoreResult(article_id, "known", dup_of)
+            self.db.execute(
+                "INSERT INTO article_versions (article_id, title, text, content_hash, fetched_at, replaced_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [article_id, old_title, old_text, old_hash, old_modified or old_fetched, rec.fetched_at])
+            self.db.execute(
+                """UPDATE articles SET title = COALESCE(?, title), author = COALESCE(?, author),
+                       text = ?, word_count = COALESCE(?, word_count), content_hash = ?,
+                       description = COALESCE(?, description), image = COALESCE(?, image),
+                       published = COALESCE(published, ?), language = COALESCE(language, ?),
+                       fetched_at = ?, modified_at = ?
+                   WHERE id = ?""",
+                [rec.title, rec.author, rec.text, rec.word_count, new_hash, rec.description, rec.image,
+                 rec.published, rec.language, rec.fetched_at, rec.fetched_at, article_id])
+            if new_hash != old_hash:
+                self._save_fingerprint(article_id, self._signature(rec))
+            self._tag_articles([article_id])
+        return StoreResult(article_id, "updated", dup_of)
+
+    # ---- conditional GET state (feeds, sitemaps, section pages)
+    def fetch_state(self, url: str) -> dict | None:
+        """``{"etag", "last_modified", "fetched_at"}`` stored for url, or None."""
+        row = self.db.execute("SELECT etag, last_modified, fetched_at FROM fetch_state WHERE url = ?", [url]).fetchone()
+        return dict(zip(("etag", "last_modified", "fetched_at"), row)) if row else None
+
+    def save_fetch_state(self, url: str, etag: str | None, last_modified: str | None,
+                         fetched_at: str | None = None) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO fetch_state (url, etag, last_modified, fetched_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, "
+                "fetched_at = excluded.fetched_at",
+                [url, etag, last_modified, fetched_at or utcnow()])
+
+    # ---- topics (monitor.topics): tags written through the FTS index, in the writer's transaction
+    topics: tuple = ()
+
+    def set_topics(self, topics) -> list[str]:
+        """Tag every article written from now on with these topics (``write_batch``) and record them in
+        the ``topics`` table.  Returns the names whose query differs from the recorded one (stored
+        articles keep their old tags until ``monitor retag``)."""
+        self.topics = tuple(topics)
+        recorded = {n: q for n, q in self.db.execute("SELECT name, query FROM topics")}
+        now = utcnow()
+        with self.db.atomic():
+            for t in self.topics:
+                if recorded.get(t.name) != t.query:
+                    self.db.execute(
+                        "INSERT INTO topics (name, description, query, updated_at) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT(name) DO UPDATE SET description = excluded.description, "
+                        "query = excluded.query, updated_at = excluded.updated_at",
+                        [t.name, t.description, t.query, now])
+        return [t.name for t in self.topics if t.name in recorded and recorded[t.name] != t.query]
+
+    def _tag_articles(self, article_ids: Iterable[int]) -> None:
+        """(Re)tag these articles with the current topics, in the caller's transaction.
+
+        The stored title and text of the batch are copied into a connection-private FTS5 table with the
+        articles_fts tokenizer and each topic is one MATCH there: same semantics as articles_fts, but the
+        cost does not grow with the database (``articles_fts MATCH ? AND rowid IN (...)`` re-runs the
+        whole query per rowid: seconds per batch once prefix terms have many expansions)."""
+        ids = sorted({i for i in article_ids if i})
+        if not ids or not self.topics:
+            return
+        self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.topic_probe USING fts5(title, text, "
+                        f"tokenize='{FTS_TOKENIZE}')")
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            self.db.execute(f"DELETE FROM article_topics WHERE article_id IN ({marks})", chunk)
+            self.db.execute("INSERT INTO temp.topic_probe (rowid, title, text) "
+                            f"SELECT id, title, text FROM articles WHERE id IN ({marks})", chunk)
+            for t in self.topics:
+                self.db.execute("INSERT OR IGNORE INTO article_topics (article_id, topic) "
+                                "SELECT rowid, ? FROM temp.topic_probe WHERE topic_probe MATCH ?", [t.name, t.query])
+            self.db.execute("DELETE FROM temp.topic_probe")
+
+    def retag(self, topics) -> dict[str, int]:
+        """Re-apply ``topics`` to the whole database in one transaction, through the FTS index.
+
+        Tags of topics not in ``topics`` are removed, so the tags always match one topics file.
+        Returns the number of articles tagged per topic."""
+        topics = tuple(topics)
+        counts: dict[str, int] = {}
+        now = utcnow()
+        with self.db.atomic():
+            names = [t.name for t in topics]
+            marks = ",".join("?" * len(names))
+            self.db.execute(f"DELETE FROM article_topics WHERE topic NOT IN ({marks})" if names
+                            else "DELETE FROM article_topics", names)
+            self.db.execute(f"DELETE FROM topics WHERE name NOT IN ({marks})" if names else "DELETE FROM topics", names)
+            for t in topics:
+                self.db.execute("DELETE FROM article_topics WHERE topic = ?", [t.name])
+                self.db.execute(
+                    "INSERT OR IGNORE INTO article_topics (article_id, topic) "
+                    "SELECT rowid, ? FROM articles_fts WHERE articles_fts MATCH ?", [t.name, t.query])
+                counts[t.name] = self.db.execute(
+                    "SELECT count(*) FROM article_topics WHERE topic = ?", [t.name]).fetchone()[0]
+                self.db.execute(
+                    "INSERT INTO topics (name, description, query, updated_at, retagged_at) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT(name) DO UPDATE SET description = excluded.description, query = excluded.query, "
+                    "updated_at = excluded.updated_at, retagged_at = excluded.retagged_at",
+                    [t.name, t.description, t.query, now, now])
+        self.topics = topics
+        return counts
+
+    def tagged_topics(self) -> dict[str, int]:
+        """Topic name -> number of tagged articles, as stored now."""
+        return dict(self.db.execute("SELECT topic, count(*) FROM article_topics GROUP BY topic ORDER BY topic"))
 
     # ---- reading helpers used by the crawler and CLI
     def count(self, table: str = "articles") -> int:
