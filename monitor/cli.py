@@ -105,6 +105,39 @@ def sources(ctx, sources_path, tags, fmt):
     click.echo(render_sources(chosen, fmt))
 
 
+@sources.command("check")
+@click.argument("source_names", nargs=-1, metavar="[SOURCE]...")
+@sources_option
+@click.option("--tag", "tags", multiple=True, help="Only sources with this tag (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--suggest", is_flag=True,
+              help="Print a corrected sources file instead: the report as comments, then one [[source]] entry "
+                   "per source with the feeds/sitemaps that work and the ones the site declares.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
+              help="Seconds per HTTP request (default: MONITOR_CHECK_TIMEOUT, 15).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None,
+              help="Sources checked at the same time (default: MONITOR_CHECK_CONCURRENCY, 6).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+@click.pass_context
+@handle_errors
+def sources_check(ctx, source_names, sources_path, tags, fmt, suggest, timeout, concurrency, quiet):
+    """Check that SOURCEs (default: all enabled) still work from this network.
+
+    Fetches robots.txt, the home page, every declared feed, sitemap and section, discovers feeds
+    (<link rel="alternate">) and sitemaps (robots.txt, /sitemap.xml, /sitemap_index.xml, /wp-sitemap.xml),
+    and extracts up to 3 article candidates. Exit 1 when a source is broken (unreachable, a declared
+    feed/sitemap/section failing, robots.txt forbidding us, no candidates, extraction failing on all), 0 otherwise.
+    """
+    from monitor.sourcecheck import run_check
+
+    parent = ctx.parent.params if ctx.parent is not None else {}
+    summary = run_check(source_names, sources_path=sources_path or parent.get("sources_path"),
+                        tags=tags or parent.get("tags") or (), timeout=timeout, concurrency=concurrency,
+                        progress=None if quiet else (lambda m: click.echo(m, err=True)))
+    click.echo((summary.render_suggestions() if suggest and fmt == "table" else summary.render(fmt)).rstrip("\n"))
+    sys.exit(summary.exit_code)
+
+
 @cli.command()
 @db_option
 @click.option("--port", type=int, default=0, help="Port for the sample sites (default: random free ports).")

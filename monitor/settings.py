@@ -62,11 +62,17 @@ MONITOR_MAX_SITEMAP_DEPTH = 3             # sitemap index nesting followed
 MONITOR_SITEMAP_MAX_AGE_DAYS = 0          # skip sitemap entries whose lastmod is older (0 = keep all)
 MONITOR_EXTRACT_MAX_BYTES = 2_000_000     # pages larger than this are recorded as too_large, not extracted
 MONITOR_EXTRACT_TIMEOUT = 20              # seconds one extraction may take before it is recorded as an error
+MONITOR_EXTRACT_WORKERS = 0               # extraction worker processes (0 = one per core; 1 = inline in the crawl process; docs/performance.md)
+MONITOR_EXTRACT_QUEUE = 0                 # pages handed to the workers at once (0 = 2 x workers); the rest wait in Scrapy's scraper
+MONITOR_EXTRACT_MAX_TASKS_PER_CHILD = 500 # pages a worker extracts before it is replaced by a fresh one (0 = never)
+MONITOR_EXTRACT_FUNCTION = ""             # testing hook: dotted path of a function used instead of monitor.extraction.extract_article
 MONITOR_MIN_TEXT_CHARS = 250              # shorter main text is rejected as too_short
 MONITOR_BATCH_SIZE = 50                   # articles written per SQLite transaction
 MONITOR_BATCH_SECONDS = 5.0               # ... or after this many seconds, whichever comes first
 MONITOR_ALLOWED_DOMAINS = ""              # extra comma-separated domains a source may follow links to
 MONITOR_PROGRESS_INTERVAL = 10.0          # seconds between progress lines
+MONITOR_CHECK_TIMEOUT = 15.0              # `monitor sources check`: seconds per HTTP request (also --timeout)
+MONITOR_CHECK_CONCURRENCY = 6             # `monitor sources check`: sources checked at the same time (also --concurrency)
 MONITOR_NEAR_DUP_THRESHOLD = 0.7          # estimated Jaccard similarity (word 3-shingles, MinHash) from which a text is a near duplicate (monitor/dedup.py)
 MONITOR_REDIS_URL = ""                    # redis://HOST:PORT/DB: share the crawl through Redis, push articles there (also --redis, $MONITOR_REDIS_URL; docs/scaling.md)
 MONITOR_REDIS_CRAWL = "default"           # crawl key: workers with the same key split one crawl (also --crawl-key)
