@@ -154,7 +154,9 @@ def source_from_dict(raw: dict, *, path: str | os.PathLike | None = None, index:
 
 
 def bundled_sources_path() -> Path:
-    return Path(str(resources.files("monitor").joinpath("sources.toml")))
+    from monitor.package_data import package_file  # also inside a zipped egg (Scrapyd)
+
+    return package_file("sources.toml")
 
 
 def resolve_sources_path(path: str | os.PathLike | None = None) -> Path:
