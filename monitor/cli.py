@@ -181,5 +181,173 @@ def ingest(redis_url, db_path, topics_path, until_empty, idle_exit, batch_size, 
     click.echo(summary.render())
 
 
+# --------------------------------------------------------------------------- reading the database
+# (search, export, stats, digest, feed, serve: read-only; retag: rewrites the topic tags)
+
+def _filter_options(fn):
+    """--topic/--source/--language/--since/--until/--include-duplicates, shared by search and export."""
+    for opt in reversed([
+        click.option("--topic", "topics", multiple=True, metavar="TOPIC",
+                     help="Only articles tagged with this topic (repeatable: any of them)."),
+        click.option("--source", "sources", multiple=True, metavar="SOURCE",
+                     help="Only articles of this source (repeatable)."),
+        click.option("--language", "languages", multiple=True, metavar="LANG",
+                     help="Only articles in this language, e.g. en, ru, kk (repeatable)."),
+        click.option("--since", metavar="DATE",
+                     help="Published (else fetched) at or after DATE: YYYY-MM-DD, an ISO datetime, or 24h, 7d, 2w ago."),
+        click.option("--until", metavar="DATE", help="Published (else fetched) at or before DATE (a bare date: that whole day)."),
+        click.option("--include-duplicates", is_flag=True,
+                     help="List every copy instead of folding duplicates into their group's first article."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+@cli.command()
+@click.argument("query")
+@db_option
+@_filter_options
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Most results shown.")
+@click.option("--sort", type=click.Choice(["rank", "date"]), default="rank", show_default=True,
+              help="Best match first (bm25, title weighs double) or newest first.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@handle_errors
+def search(query, db_path, topics, sources, languages, since, until, include_duplicates, limit, sort, fmt):
+    """Full-text search of titles and texts (SQLite FTS5 syntax), with highlighted snippets.
+
+    \b
+    Examples:
+      monitor search 'kazakhstan* AND uranium'
+      monitor search '"united states" OR сша OR "stany zjednoczone"' --since 7d
+      monitor search 'қазақстан* NEAR(инвест*, 5)' --language kk --sort date
+      monitor search 'title:tokayev*' --topic kz-us --format json
+
+    Words match whole tokens, case and accents folded; `word*` is a prefix (use it for inflected
+    forms); "double quotes" make a phrase; AND, OR, NOT, NEAR(...) must be upper case. Write the
+    United States as "united states", usa or "u s" - never a bare `us` (the English pronoun).
+    Duplicates are folded into their first article with a count of copies. See docs/querying.md.
+    """
+    from monitor.querycli import run_search
+
+    click.echo(run_search(query, db_path=db_path, fmt=fmt, topics=topics, sources=sources, languages=languages,
+                          since=since, until=until, include_duplicates=include_duplicates, limit=limit, sort=sort))
+
+
+@cli.command()
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("-q", "--query", default=None, metavar="QUERY", help="Only articles matching this FTS5 query.")
+@_filter_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+              help="Write to FILE (complete or not at all) instead of standard output.")
+@handle_errors
+def export(db_path, fmt, query, topics, sources, languages, since, until, include_duplicates, output):
+    """Export articles with their full text as JSON Lines or CSV, oldest first.
+
+    Streams: rows are read and written in batches, so a database of any size exports in
+    constant memory. Takes the same filters as `monitor search`; duplicates are folded (with a
+    `copies` count) unless --include-duplicates.
+    """
+    from monitor.querycli import run_export
+
+    try:
+        n = run_export(db_path=db_path, fmt=fmt, output=output, query=query, topics=topics, sources=sources,
+                       languages=languages, since=since, until=until, include_duplicates=include_duplicates)
+    except BrokenPipeError:            # `monitor export | head`
+        sys.stderr.close()
+        sys.exit(0)
+    if output and output != "-":
+        click.echo(f"Exported {n} articles to {output}", err=True)
+
+
+@cli.command()
+@db_option
+@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True, help="Days in the per-day table.")
+@click.option("--silent-after", default="3d", show_default=True, metavar="DURATION",
+              help="A source is silent when its newest article is this much older than its last crawl.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@handle_errors
+def stats(db_path, days, silent_after, fmt):
+    """Articles per source, language, topic and day; last crawl per source with its errors; silent sources."""
+    from monitor.querycli import run_stats
+
+    click.echo(run_stats(db_path=db_path, fmt=fmt, days=days, silent_after=silent_after))
+
+
+@cli.command()
+@db_option
+@click.option("--since", default="24h", show_default=True, metavar="DATE",
+              help="Start of the window: 24h, 7d, YYYY-MM-DD or an ISO datetime.")
+@click.option("--until", default=None, metavar="DATE", help="End of the window (default: now).")
+@click.option("--topic", default=None, metavar="TOPIC", help="Only articles tagged with this topic.")
+@click.option("--max-stories", type=click.IntRange(min=1), default=None, help="Keep only the newest N stories.")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+              help="Write to FILE instead of standard output.")
+@handle_errors
+def digest(db_path, since, until, topic, max_stories, fmt, output):
+    """The daily briefing: stories of the window, newest first.
+
+    A story is a duplicate group joined with its other language editions; each shows its title,
+    date, first paragraph, source count and links per language. --format html is one
+    self-contained page (inline styles, no scripts) for a browser or an e-mail body.
+    """
+    from monitor.querycli import run_digest
+
+    d = run_digest(db_path=db_path, fmt=fmt, output=output, since=since, until=until, topic=topic,
+                   max_stories=max_stories)
+    if output and output != "-":
+        click.echo(f"Wrote {d['story_count']} {'story' if d['story_count'] == 1 else 'stories'} "
+                   f"({d['article_count']} articles) to {output}", err=True)
+
+
+@cli.command()
+@db_option
+@click.option("--topic", required=True, metavar="TOPIC", help="The topic whose articles make the feed.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+              help="Atom file to write (default: standard output).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Entries in the feed.")
+@click.option("--self-url", default=None, metavar="URL", help="Public URL the feed will be served at (rel=self).")
+@handle_errors
+def feed(db_path, topic, output, limit, self_url):
+    """Write an Atom feed of a topic's latest articles (duplicates folded), for feed readers."""
+    from monitor.querycli import run_feed
+
+    f = run_feed(topic, db_path=db_path, output=output, limit=limit, self_url=self_url)
+    if output and output != "-":
+        click.echo(f"Wrote {len(f['entries'])} entries to {output}", err=True)
+
+
+@cli.command()
+@db_option
+@topics_option
+@handle_errors
+def retag(db_path, topics_path):
+    """Re-apply the topics file to every stored article, through the full-text index.
+
+    Run it after editing topics: tags of changed topics are recomputed, tags of removed topics
+    dropped, in one transaction (safe while a crawl runs; it waits for the writer's lock).
+    """
+    from monitor.querycli import run_retag
+
+    click.echo(run_retag(db_path=db_path, topics_path=topics_path))
+
+
+@cli.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8001, show_default=True)
+@handle_errors
+def serve(db_path, host, port):
+    """Browse and query the database in Datasette (read-only), with table and column help,
+    full-text search on articles and canned queries: latest-per-topic, stories-by-reach, source-health.
+
+    Needs the optional extra: pip install 'media-monitor[serve]'.
+    """
+    from monitor.querycli import run_serve
+
+    run_serve(db_path=db_path, host=host, port=port, echo=lambda m: click.echo(m, err=True))
+
+
 def main():
     cli(prog_name="monitor")
