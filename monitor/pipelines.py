@@ -15,30 +15,13 @@ from pathlib import Path
 from scrapy.exceptions import DropItem
 
 from monitor.extraction import Article, RejectReason, Rejection, extract_article
-from monitor.storage import ArticleRecord, FetchError, Storage
+from monitor.extractpool import ExtractConfig, article_to_record  # noqa: F401 (article_to_record re-exported)
+from monitor.storage import ArticleRecord, FetchError, Storage  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
 # Rejections of pages found by link-following are expected (listings, hubs): not errors.
 QUIET_REJECTIONS = {RejectReason.NOT_ARTICLE, RejectReason.TOO_SHORT, RejectReason.NO_MAIN_TEXT}
-
-
-def article_to_record(article: Article, item: dict) -> ArticleRecord:
-    """Fill an ArticleRecord from the extracted article; canonical URL and all variants."""
-    from monitor.dedup import content_hash
-    from monitor.urls import canonicalize, pick_canonical
-
-    sig = article.signals
-    url = pick_canonical(item["request_urls"][0], item["url"], sig.canonical_url, sig.og_url)
-    variants = [canonicalize(u) for u in item["request_urls"]] + list(item["request_urls"])
-    return ArticleRecord(
-        url=url, source=item["source"], text=article.text, title=article.title, author=article.author,
-        published=article.published, language=article.language, word_count=article.word_count,
-        content_hash=content_hash(article.text), description=article.description, image=article.image,
-        variants=[v for v in dict.fromkeys(variants) if v != url],
-        extra={"hreflang": list(sig.hreflang), "og_image": sig.og_image, "via": item.get("via"),
-               "lastmod": (item.get("hints") or {}).get("lastmod")},
-    )
 
 
 def extract_item(item: dict, max_bytes: int, min_text_chars: int) -> Article | Rejection:
@@ -49,30 +32,55 @@ def extract_item(item: dict, max_bytes: int, min_text_chars: int) -> Article | R
 
 
 class ExtractionPipeline:
-    """Runs trafilatura (through monitor.extraction) on each page item."""
+    """Runs trafilatura (through monitor.extraction) on each page item, in the process's worker pool
+    (``monitor.extractpool``: MONITOR_EXTRACT_WORKERS, time cap, crash containment)."""
 
     def __init__(self, crawler):
         self.crawler = crawler
         s = crawler.settings
-        self.max_bytes = s.getint("MONITOR_EXTRACT_MAX_BYTES")
-        self.min_text_chars = s.getint("MONITOR_MIN_TEXT_CHARS")
+        self.config = ExtractConfig.from_settings(s)
+        self.max_bytes = self.config.max_bytes
+        self.min_text_chars = self.config.min_text_chars
+        self.pool = None
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
+    def open_spider(self):
+        from monitor import extractpool
+
+        self.pool = extractpool.acquire(self.crawler.settings)
+
+    def close_spider(self):
+        if self.pool is not None:
+            from monitor import extractpool
+
+            self.crawler.stats.set_value("monitor/extraction/workers", self.pool.workers)
+            self.crawler.stats.set_value("monitor/extraction/pool_restarts", self.pool.restarts)
+            extractpool.release(self.pool)
+            self.pool = None
+
     async def process_item(self, item):
         if item.get("kind") != "page":
             return item
-        result = extract_item(item, self.max_bytes, self.min_text_chars)
+        if self.pool is None:   # used without open_spider (e.g. a unit test)
+            self.open_spider()
+        outcome = await self.pool.extract(item, self.config)
         stats = self.crawler.stats
-        if isinstance(result, Rejection):
-            stats.inc_value(f"monitor/rejected/{result.reason.value}")
-            if item.get("require_signals") and result.reason in QUIET_REJECTIONS:
-                raise DropItem(f"not stored: {result.reason.value}: {result.detail}", log_level="DEBUG")
-            return {"kind": "fetch_error", "source": item["source"], "url": item["url"],
-                    "reason": result.reason.value, "http_status": item.get("status"), "detail": result.detail}
-        return {"kind": "article", "record": article_to_record(result, item)}
+        if outcome[0] == "article":
+            return {"kind": "article", "record": outcome[1]}
+        if outcome[0] == "error":   # extraction_timeout, extraction_crashed
+            _, reason, detail = outcome
+            stats.inc_value(f"monitor/rejected/{reason}")
+            return {"kind": "fetch_error", "source": item["source"], "url": item["url"], "reason": reason,
+                    "http_status": item.get("status"), "detail": detail}
+        result = outcome[1]
+        stats.inc_value(f"monitor/rejected/{result.reason.value}")
+        if item.get("require_signals") and result.reason in QUIET_REJECTIONS:
+            raise DropItem(f"not stored: {result.reason.value}: {result.detail}", log_level="DEBUG")
+        return {"kind": "fetch_error", "source": item["source"], "url": item["url"],
+                "reason": result.reason.value, "http_status": item.get("status"), "detail": result.detail}
 
 
 class StoragePipeline:

@@ -1,0 +1,16 @@
+"""Imported once by the extraction pool's forkserver (``monitor.extractpool.PRELOAD``), never elsewhere.
+
+Importing it extracts one small page, which loads what the first extraction would otherwise load in
+every new worker (trafilatura's lazy parts, the py3langid model, datasketch/scipy for the MinHash
+permutations: about 2.5 s together).  Workers are forked from the forkserver, so each starts warm and
+shares these pages of memory copy-on-write.
+"""
+
+from monitor.extractpool import ExtractConfig, extract_page
+
+_PAGE = ("<html lang='en'><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1><p>"
+         + "The extraction workers read this paragraph once before the crawl starts. " * 8
+         + "</p></article></body></html>")
+
+extract_page({"body": _PAGE.encode(), "url": "http://127.0.0.1/warm-up", "request_urls": ["http://127.0.0.1/warm-up"],
+              "source": "warm-up", "content_type": "text/html; charset=utf-8"}, ExtractConfig(timeout=0))
