@@ -208,6 +208,28 @@ def _m004_distributed(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m005_schedule")
+def _m005_schedule(db: sqlite_utils.Database) -> None:
+    """`monitor schedule` (monitor.schedule): per-source polling state for adaptive intervals."""
+    db.executescript(
+        """
+        CREATE TABLE source_state (
+            source TEXT PRIMARY KEY,
+            next_due_at TEXT,                    -- ISO 8601 UTC: when the scheduler crawls it next
+            interval_seconds INTEGER,            -- current (adapted) polling interval
+            base_interval_seconds INTEGER,       -- the interval it adapts from (sources file `every` or the schedule's)
+            last_new INTEGER,                    -- new articles (incl. duplicates) in its last scheduled crawl
+            consecutive_new INTEGER DEFAULT 0,   -- scheduled crawls in a row that brought new articles
+            consecutive_empty INTEGER DEFAULT 0, -- ... that brought nothing new (since the last interval change)
+            consecutive_failures INTEGER DEFAULT 0,
+            last_outcome TEXT,                   -- new, empty, failed, stopped
+            last_crawl_id INTEGER,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 KNOWN_MIGRATIONS = lambda: {m.name for m in migrations._migrations}  # noqa: E731
 
 
@@ -737,6 +759,39 @@ class Storage:
         with self.db.atomic():
             self.db.execute("INSERT INTO ingest_state (name, value) VALUES ('last_batch', ?) "
                             "ON CONFLICT(name) DO UPDATE SET value = excluded.value", [value])
+
+    # ---- scheduled crawls (monitor.schedule): per-source polling state
+    SOURCE_STATE_COLUMNS = ("next_due_at", "interval_seconds", "base_interval_seconds", "last_new", "consecutive_new",
+                            "consecutive_empty", "consecutive_failures", "last_outcome", "last_crawl_id")
+
+    def source_states(self) -> dict[str, dict]:
+        """source name -> its ``source_state`` row (all columns) as a dict."""
+        cur = self.db.execute("SELECT * FROM source_state ORDER BY source")
+        names = [d[0] for d in cur.description]
+        return {row[0]: dict(zip(names, row)) for row in cur.fetchall()}
+
+    def save_source_states(self, states: Iterable[dict]) -> None:
+        """Upsert ``source_state`` rows (dicts with ``source`` and any of SOURCE_STATE_COLUMNS), one transaction."""
+        now = utcnow()
+        with self.db.atomic():
+            for st in states:
+                cols = [c for c in self.SOURCE_STATE_COLUMNS if c in st]
+                self.db.execute(
+                    f"INSERT INTO source_state (source, {', '.join(cols)}, updated_at) "
+                    f"VALUES (?, {', '.join('?' * len(cols))}, ?) ON CONFLICT(source) DO UPDATE SET "
+                    + ", ".join(f"{c} = excluded.{c}" for c in [*cols, "updated_at"]),
+                    [st["source"], *[st[c] for c in cols], now])
+
+    def crawl_row(self, crawl_id: int) -> dict | None:
+        """One ``crawls`` row as a dict (``summary`` and ``sources`` still JSON text), or None."""
+        cur = self.db.execute("SELECT * FROM crawls WHERE id = ?", [crawl_id])
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row)) if row else None
+
+    def last_crawl_id(self, pid: int | None = None) -> int:
+        """Highest ``crawls.id`` (of process ``pid`` when given), 0 when none."""
+        sql, args = ("SELECT max(id) FROM crawls WHERE pid = ?", [pid]) if pid else ("SELECT max(id) FROM crawls", [])
+        return self.db.execute(sql, args).fetchone()[0] or 0
 
 
 def _pid_alive(pid: int | None) -> bool:
