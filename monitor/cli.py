@@ -349,5 +349,66 @@ def serve(db_path, host, port):
     run_serve(db_path=db_path, host=host, port=port, echo=lambda m: click.echo(m, err=True))
 
 
+# --------------------------------------------------------------------------- scheduled crawls (docs/scheduling.md)
+
+@cli.command()
+@click.argument("source_names", nargs=-1, metavar="[SOURCE]...")
+@click.option("--every", metavar="DURATION", default=None,
+              help="Wake up now and then this often, e.g. 30m, 2h (default: MONITOR_SCHEDULE_EVERY, 30m).")
+@click.option("--cron", metavar="EXPR", default=None,
+              help="Wake up at the times of a cron expression (local time), e.g. '*/30 * * * *'.")
+@sources_option
+@topics_option
+@db_option
+@click.option("--tag", "tags", multiple=True, help="Only sources with this tag (repeatable).")
+@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="A Scrapy or MONITOR_* setting for the crawls and the scheduler (repeatable), "
+                   "e.g. -s MONITOR_POLL_MAX_INTERVAL=43200.")
+@click.option("--max-runs", type=click.IntRange(min=1), default=None,
+              help="Exit after this many crawl runs (default: run until SIGINT/SIGTERM).")
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None,
+              help="Append the scheduler's lines and the crawls' output here (reopened per line: logrotate-safe).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines from the crawls (summaries only).")
+@handle_errors
+def schedule(source_names, every, cron, sources_path, topics_path, db_path, tags, overrides, max_runs, log_file,
+             quiet):
+    """Crawl SOURCEs (default: all enabled) on a schedule, in the foreground, one crawl at a time.
+
+    At each tick the sources that are due are crawled by one `monitor crawl` subprocess. A source is due
+    after its interval: its `every` in the sources file, else the schedule's period; adaptive polling
+    lengthens it for sources that bring nothing new and shortens it for busy ones (MONITOR_POLL_*).
+    Ticks that pass while a crawl runs are skipped and logged. SIGINT/SIGTERM stop the scheduler after
+    the current crawl, which is told to stop and save its batch. See docs/scheduling.md.
+    """
+    from monitor.schedule import run_schedule
+
+    sys.exit(run_schedule(source_names, every=every, cron=cron, sources_path=sources_path, topics_path=topics_path,
+                          db_path=db_path, tags=tags, overrides=overrides, max_runs=max_runs, log_file=log_file,
+                          quiet=quiet))
+
+
+@cli.command()
+@db_option
+@click.option("--sources", "sources_path", type=click.Path(dir_okay=False), default=None,
+              help="Report exactly the enabled sources of this file (default: every source with crawls).")
+@click.option("--tag", "tags", multiple=True, help="Only sources with this tag (repeatable; reads the sources file).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="A MONITOR_HEALTH_* setting (repeatable), e.g. -s MONITOR_HEALTH_MAX_FAILURES=5.")
+@handle_errors
+def health(db_path, sources_path, tags, fmt, overrides):
+    """Per-source health from the recorded crawls; exit 1 when a source is unhealthy (for cron/monitoring).
+
+    A source is failing when its last MONITOR_HEALTH_MAX_FAILURES (3) crawls failed (did not finish,
+    fetched nothing, or only errors), and silent when its crawls brought nothing new for a time in which
+    its own history predicts MONITOR_HEALTH_EXPECTED_NEW (5) articles or more. See docs/scheduling.md.
+    """
+    from monitor.health import run_health
+
+    text, code = run_health(db_path, sources_path=sources_path, tags=tags, fmt=fmt, overrides=overrides)
+    click.echo(text)
+    sys.exit(code)
+
+
 def main():
     cli(prog_name="monitor")
