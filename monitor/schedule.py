@@ -342,12 +342,16 @@ class SubprocessRunner:
 class Scheduler:
     """The loop (see module docstring).  ``load_sources()`` is called at every tick (so edits of the sources
     file apply without a restart; when it fails the previous list is kept); ``runner(names)`` runs one crawl
-    and returns a RunResult; ``store`` is a Storage (source_state, running crawls)."""
+    and returns a RunResult; ``open_store()`` opens the Storage (source_state, running crawls) for a moment.
+
+    The database is never held open while a crawl runs: another connection of this process opening the file
+    (``Storage.open`` reads its header) would drop this process's SQLite locks, and the crawl could then
+    checkpoint the WAL under a connection that still uses it ("database disk image is malformed")."""
 
     trigger: Trigger
     load_sources: Callable[[], list]
     runner: Callable[[Sequence[str]], RunResult]
-    store: object
+    open_store: Callable[[], object]
     policy: PollPolicy = field(default_factory=PollPolicy)
     clock: object = field(default_factory=SystemClock)
     log: Callable[[str], None] = print
@@ -379,8 +383,8 @@ class Scheduler:
             self.log(f"sources file not reloaded, keeping the previous {len(self.sources)} source(s): {exc}")
         return self.sources
 
-    def states_for(self, sources: list, tick: float, period: int) -> dict[str, SourceState]:
-        stored = {n: SourceState.from_row(r) for n, r in self.store.source_states().items()}
+    def states_for(self, store, sources: list, tick: float, period: int) -> dict[str, SourceState]:
+        stored = {n: SourceState.from_row(r) for n, r in store.source_states().items()}
         return {s.name: reconcile(stored.get(s.name), s.name, base_interval(s, self.trigger, period), tick)
                 for s in sources}
 
@@ -390,7 +394,7 @@ class Scheduler:
         period = self.trigger.period(anchor)
         self._refresh_sources()
         slower = [s.name for s in self.sources if s.every_seconds and s.every_seconds < period]
-        self.log(f"schedule: {len(self.sources)} source(s), {self.trigger.describe()}; first tick "
+        self.log(f"{len(self.sources)} source(s), {self.trigger.describe()}; first tick "
                  f"{_local(tick)}" + (f"; every tick for {', '.join(slower)} (their `every` is shorter)"
                                       if slower else ""))
         while not self.stop_event.is_set():
@@ -399,18 +403,19 @@ class Scheduler:
                 break
             tick = self.tick(tick, anchor, period)
             if self.max_runs and self.runs >= self.max_runs:
-                self.log(f"schedule: {self.runs} run(s) done (--max-runs)")
+                self.log(f"{self.runs} crawl run(s) done (--max-runs)")
                 break
         return self.runs
 
     def tick(self, tick: float, anchor: float, period: int) -> float:
         """Handle one tick; returns the next tick."""
         sources = self._refresh_sources()
-        states = self.states_for(sources, tick, period)
-        due = due_sources(sources, states, tick)
+        with self.open_store() as store:
+            states = self.states_for(store, sources, tick, period)
+            due = due_sources(sources, states, tick)
+            running = store.running_crawls() if due else []
         if not due:
             return self.trigger.next_tick(tick, anchor)
-        running = self.store.running_crawls()
         if running:
             cid, pid = running[0]
             self.log(f"tick {_local(tick)} skipped: crawl {cid} (process {pid}) is running on this database")
@@ -442,7 +447,8 @@ class Scheduler:
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
             if note:
                 self.log(note)
-        self.store.save_source_states(new_states)
+        with self.open_store() as store:
+            store.save_source_states(new_states)
         told = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()))
         self.log(f"crawl {result.crawl_id} {result.status}: {told}")
 
@@ -510,12 +516,8 @@ def run_schedule(source_names=(), *, every=None, cron=None, sources_path=None, t
 
         _validate_topics(topics_path or os.environ.get("MONITOR_TOPICS"))
     db = resolve_db_path(db_path).resolve()
-    store = Storage.open(db)                        # checks and migrates the file (source_state)
-    try:
-        lock = _lock(db)
-    except UsageError:
-        store.close()
-        raise
+    Storage.open(db).close()                        # checks and migrates the file (source_state)
+    lock = _lock(db)
     log_path = Path(log_file).resolve() if log_file else None
     crawl_args = ["--db", str(db)]
     if sources_file:
@@ -528,7 +530,8 @@ def run_schedule(source_names=(), *, every=None, cron=None, sources_path=None, t
         crawl_args.append("-q")
     runner = SubprocessRunner(db, crawl_args, log_file=log_path)
     log = make_logger(log_path, quiet=quiet)
-    scheduler = Scheduler(trigger=trigger, load_sources=load, runner=runner, store=store, policy=policy,
+    scheduler = Scheduler(trigger=trigger, load_sources=load, runner=runner, open_store=lambda: Storage.open(db),
+                          policy=policy,
                           log=log, max_runs=max_runs, forward=runner.forward)
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -538,7 +541,6 @@ def run_schedule(source_names=(), *, every=None, cron=None, sources_path=None, t
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        store.close()
         lock.close()
     log(f"stopped after {scheduler.runs} crawl run(s)")
     return 0
