@@ -287,18 +287,26 @@ def format_seconds(seconds) -> str:
     return f"{seconds}s"
 
 
+def _utc_minute(iso: str | None) -> str:
+    t = _ts(iso)
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") if t else "-"
+
+
 def render_health(report: list[dict], fmt: str = "table") -> str:
     if fmt == "json":
         return json.dumps({"healthy": all(r["healthy"] for r in report), "sources": report},
                           ensure_ascii=False, indent=2)
     if not report:
         return "No crawls recorded yet (run `monitor crawl` or `monitor schedule`)."
-    head = f"{'source':<24} {'status':<8} {'runs':>4} {'fails':>5} {'empty':>5} {'new':>6} {'interval':>8}  last crawl"
+    head = (f"{'source':<24} {'status':<8} {'runs':>4} {'fails':>5} {'empty':>5} {'new':>6} {'interval':>8} "
+            f"{'next due (UTC)':<16}  last crawl")
     lines = [head, "-" * len(head)]
     for r in report:
-        last = f"{r['last_crawl_id']} {r['last_outcome']} {(r['last_crawl_at'] or '')[:16]}" if r["last_crawl_id"] else "-"
+        last = (f"{r['last_crawl_id']} {r['last_outcome']} {_utc_minute(r['last_crawl_at'])}"
+                if r["last_crawl_id"] else "-")
         lines.append(f"{r['source']:<24} {r['status']:<8} {r['runs']:>4} {r['consecutive_failures']:>5} "
-                     f"{r['empty_streak']:>5} {r['new_in_window']:>6} {format_seconds(r['interval_seconds']):>8}  {last}")
+                     f"{r['empty_streak']:>5} {r['new_in_window']:>6} {format_seconds(r['interval_seconds']):>8} "
+                     f"{_utc_minute(r['next_due_at']):<16}  {last}")
     bad = [r for r in report if not r["healthy"]]
     lines.append("-" * len(head))
     lines.append(f"{len(report) - len(bad)} of {len(report)} sources healthy")

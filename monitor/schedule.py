@@ -195,12 +195,13 @@ def base_interval(source, trigger: Trigger, period: int | None = None) -> int:
     return source.every_seconds or period or trigger.period()
 
 
-def reconcile(state: SourceState | None, source: str, base: int, tick: float) -> SourceState:
+def reconcile(state: SourceState | None, source: str, base: int, tick: float, *, adaptive: bool = True) -> SourceState:
     """The state to use for ``source`` now: a fresh one (due now), or the stored one; when the base interval
-    changed (sources file or schedule edited) the interval restarts from the new base, due within it."""
+    changed (sources file or schedule edited), or adaptive polling was turned off while the interval differs
+    from the base, the interval restarts from the base, due within it."""
     if state is None:
         return SourceState(source=source, interval=base, base=base)
-    if state.base != base:
+    if state.base != base or (not adaptive and state.interval != base):
         due = state.next_due_at
         return dataclasses.replace(state, base=base, interval=base, consecutive_new=0, consecutive_empty=0,
                                    next_due_at=None if due is None else min(due, tick + base))
@@ -385,8 +386,8 @@ class Scheduler:
 
     def states_for(self, store, sources: list, tick: float, period: int) -> dict[str, SourceState]:
         stored = {n: SourceState.from_row(r) for n, r in store.source_states().items()}
-        return {s.name: reconcile(stored.get(s.name), s.name, base_interval(s, self.trigger, period), tick)
-                for s in sources}
+        return {s.name: reconcile(stored.get(s.name), s.name, base_interval(s, self.trigger, period), tick,
+                                  adaptive=self.policy.adaptive) for s in sources}
 
     def run(self) -> int:
         """Loop until stopped or ``max_runs`` crawls ran; returns the number of crawls run."""

@@ -135,6 +135,9 @@ def test_reconcile_and_due():
     sources = [Source(name="a", url="https://a.example/"), Source(name="b", url="https://b.example/")]
     states = {"a": SourceState("a", H, H, next_due_at=H), "b": SourceState("b", H, H, next_due_at=H + 1)}
     assert [s.name for s in due_sources(sources, states, H)] == ["a"]
+    # adaptive polling turned off: a backed-off source returns to its base interval
+    off = reconcile(stored, "s", H, tick=0, adaptive=False)
+    assert (off.interval, off.next_due_at) == (H, H)
     row = changed.to_row()
     assert SourceState.from_row(row) == changed
 
