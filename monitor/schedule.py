@@ -461,16 +461,24 @@ def _local(t: float) -> str:
 # --------------------------------------------------------------------------- `monitor schedule`
 
 def make_logger(log_file: Path | None, *, quiet: bool = False) -> Callable[[str], None]:
-    """Timestamped lines on stderr, or appended to ``log_file`` (opened per line: logrotate can move it)."""
+    """Timestamped lines on stderr, or appended to ``log_file`` (opened per line: logrotate can move it).
+
+    Written with ``os.write``: the stop message is logged from the signal handler, which may interrupt a
+    buffered write to the same stream (Python raises RuntimeError on such a reentrant call)."""
 
     def log(message: str) -> None:
-        line = f"{datetime.now().astimezone():%Y-%m-%d %H:%M:%S%z} schedule: {message}\n"
+        data = f"{datetime.now().astimezone():%Y-%m-%d %H:%M:%S%z} schedule: {message}\n".encode()
         if log_file:
-            with open(log_file, "a", encoding="utf-8") as fh:
-                fh.write(line)
+            fd = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
         elif not quiet:
-            sys.stderr.write(line)
-            sys.stderr.flush()
+            try:
+                os.write(sys.stderr.fileno(), data)
+            except (AttributeError, OSError, ValueError):   # stderr replaced (tests)
+                sys.stderr.write(data.decode())
 
     return log
 
@@ -530,7 +538,7 @@ def run_schedule(source_names=(), *, every=None, cron=None, sources_path=None, t
     if quiet:
         crawl_args.append("-q")
     runner = SubprocessRunner(db, crawl_args, log_file=log_path)
-    log = make_logger(log_path, quiet=quiet)
+    log = make_logger(log_path)
     scheduler = Scheduler(trigger=trigger, load_sources=load, runner=runner, open_store=lambda: Storage.open(db),
                           policy=policy,
                           log=log, max_runs=max_runs, forward=runner.forward)
