@@ -110,6 +110,19 @@ def run_outcome(counts: dict | None) -> str:
     return NEW if new_items(counts) > 0 else EMPTY
 
 
+def failure_reason(counts: dict | None, crawl_status: str | None = None) -> str:
+    """Why a run counted as failed, in a few words."""
+    if not isinstance(counts, dict):
+        return f"crawl {crawl_status or 'died'} without a summary"
+    reason = counts.get("finish_reason")
+    if run_outcome({**counts, "pages_fetched": 1, "errors": 0}) == FAILED:
+        return f"spider ended with {reason or 'no finish reason'}"
+    errors = int(counts.get("errors") or 0)
+    if int(counts.get("pages_fetched") or 0) == 0:
+        return f"nothing fetched, {errors} error(s)"
+    return f"{errors} error(s), no article found"
+
+
 @dataclass
 class Run:
     crawl_id: int
@@ -118,6 +131,7 @@ class Run:
     outcome: str
     new: int
     finish_reason: str | None
+    why: str | None = None            # failed runs: failure_reason()
 
 
 def _ts(text: str | None) -> datetime | None:
@@ -155,10 +169,12 @@ def runs_by_source(rows) -> dict[str, list[Run]]:
             # no per-source summary: the crawl process died (or never got going): failed for all of its sources
             per_source = {n: None for n in names if isinstance(n, str)}
         for name, counts in per_source.items():
+            outcome = run_outcome(counts)
             out.setdefault(name, []).append(Run(
                 crawl_id=row["id"], started=started, finished=_ts(row.get("finished_at")),
-                outcome=run_outcome(counts), new=new_items(counts),
-                finish_reason=(counts or {}).get("finish_reason") if counts else row.get("status")))
+                outcome=outcome, new=new_items(counts),
+                finish_reason=(counts or {}).get("finish_reason") if counts else row.get("status"),
+                why=failure_reason(counts, row.get("status")) if outcome == FAILED else None))
     return out
 
 
@@ -215,7 +231,7 @@ def assess(name: str, runs: list[Run], rules: HealthRules) -> dict:
     elif len(runs) > 1 and all(r.outcome == EMPTY for r in runs[1:]):
         rec["empty_streak"] = len(runs) - 1
     if failures >= rules.max_failures:
-        rec["problems"].insert(0, f"failing: its last {failures} runs failed (last: {last.finish_reason})")
+        rec["problems"].insert(0, f"failing: its last {failures} runs failed (last: {last.why})")
         rec["status"] = "failing"
     rec["healthy"] = rec["status"] in ("ok", "unknown")
     return rec

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import cli
-from monitor.health import HealthRules, assess, health_report, run_outcome, runs_by_source
+from monitor.health import HealthRules, assess, failure_reason, health_report, run_outcome, runs_by_source
 from monitor.storage import Storage
 
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -32,6 +32,10 @@ def test_run_outcome():
     assert run_outcome(counts(reason="not started")) == "failed"
     assert run_outcome(counts(reason="start_error")) == "failed"
     assert run_outcome(None) == "failed"
+    assert failure_reason(counts(known=0, errors=4)) == "4 error(s), no article found"
+    assert failure_reason(counts(pages=0, known=0, errors=1)) == "nothing fetched, 1 error(s)"
+    assert failure_reason(counts(reason="start_error")) == "spider ended with start_error"
+    assert failure_reason(None, "interrupted") == "crawl interrupted without a summary"
 
 
 def _rows(*runs, start=T0, step=timedelta(hours=1)):
@@ -62,7 +66,7 @@ def test_failing_after_n_failures_in_a_row_and_recovery():
     by_source = runs_by_source(rows)
     a = assess("a", by_source["a"], RULES)
     assert a["status"] == "failing" and not a["healthy"] and a["consecutive_failures"] == 3
-    assert a["problems"][0].startswith("failing: its last 3 runs failed (last: not started)")
+    assert a["problems"][0] == "failing: its last 3 runs failed (last: spider ended with not started)"
     b = assess("b", by_source["b"], RULES)
     assert b["healthy"] and b["consecutive_failures"] == 0
     # one more good run and a is healthy again; with MAX_FAILURES 4 it was never failing
@@ -146,7 +150,8 @@ def _cli(*args):
 def test_health_cli_exit_codes_and_formats(db, tmp_path):
     table = _cli("health", "--db", db)
     assert table.exit_code == 1
-    assert "1 of 2 sources healthy" in table.stdout and "broken: failing: its last 3 runs failed" in table.stdout
+    assert "1 of 2 sources healthy" in table.stdout
+    assert "broken: failing: its last 3 runs failed (last: nothing fetched, 2 error(s))" in table.stdout
     data = json.loads(_cli("health", "--db", db, "--format", "json").stdout)
     assert data["healthy"] is False and {s["source"]: s["status"] for s in data["sources"]} == {
         "broken": "failing", "good": "ok"}

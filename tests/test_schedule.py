@@ -491,3 +491,25 @@ def test_sigterm_stops_after_the_crawl_saved_its_batch(tmp_path):
     assert {a.url.rstrip("/") for a in fast} <= stored       # the batch was committed on the way out
     state = rows(db, "SELECT * FROM source_state")[0]
     assert state["last_outcome"] == "stopped" and state["next_due_at"] is None
+
+
+def test_sigint_while_waiting_for_the_next_tick_exits_at_once(tmp_path):
+    from tests.helpers import REPO_ROOT, write_sources
+
+    src = write_sources(tmp_path / "s.toml", [{"name": "a", "url": "http://127.0.0.1:9/"}])
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "schedule", "--cron", "0 0 1 1 *", "--sources", src,
+                             "--db", tmp_path / "m.db"], cwd=REPO_ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stderr.readline()                       # the scheduler is waiting for next New Year
+        assert "1 source(s), at cron times '0 0 1 1 *' (local time); first tick" in first
+        proc.send_signal(signal.SIGINT)
+        rest = proc.stderr.read()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "SIGINT: stopping" in rest and "stopped after 0 crawl run(s)" in rest
+    from tests.helpers import rows
+
+    assert rows(tmp_path / "m.db", "SELECT * FROM crawls") == []
