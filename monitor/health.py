@@ -91,13 +91,19 @@ def new_items(counts: dict | None) -> int:
     return int(counts.get("articles_new") or 0) + int(counts.get("duplicates") or 0)
 
 
-def run_outcome(counts: dict | None) -> str:
-    """``failed``, ``stopped``, ``new`` or ``empty`` for one source's counts in ``crawls.summary``."""
+def run_outcome(counts: dict | None, crawl_status: str | None = None) -> str:
+    """``failed``, ``stopped``, ``new`` or ``empty`` for one source's counts in ``crawls.summary``.
+
+    Counts without ``finish_reason`` (distributed runs written by ``monitor ingest``) take the crawl's
+    status (``crawl_status``, the ``crawls.status`` column) instead."""
     from monitor.crawl import status_from_reason
 
     if not isinstance(counts, dict):
         return FAILED
-    status = status_from_reason(counts.get("finish_reason"))
+    if "finish_reason" in counts or crawl_status is None:
+        status = status_from_reason(counts.get("finish_reason"))
+    else:
+        status = crawl_status
     if status == "stopped":
         return STOPPED
     if status != "finished":
@@ -114,8 +120,8 @@ def failure_reason(counts: dict | None, crawl_status: str | None = None) -> str:
     """Why a run counted as failed, in a few words."""
     if not isinstance(counts, dict):
         return f"crawl {crawl_status or 'died'} without a summary"
-    reason = counts.get("finish_reason")
-    if run_outcome({**counts, "pages_fetched": 1, "errors": 0}) == FAILED:
+    reason = counts.get("finish_reason", crawl_status)
+    if run_outcome({**counts, "pages_fetched": 1, "errors": 0}, crawl_status) == FAILED:
         return f"spider ended with {reason or 'no finish reason'}"
     errors = int(counts.get("errors") or 0)
     if int(counts.get("pages_fetched") or 0) == 0:
@@ -169,7 +175,7 @@ def runs_by_source(rows) -> dict[str, list[Run]]:
             # no per-source summary: the crawl process died (or never got going): failed for all of its sources
             per_source = {n: None for n in names if isinstance(n, str)}
         for name, counts in per_source.items():
-            outcome = run_outcome(counts)
+            outcome = run_outcome(counts, row.get("status"))
             out.setdefault(name, []).append(Run(
                 crawl_id=row["id"], started=started, finished=_ts(row.get("finished_at")),
                 outcome=outcome, new=new_items(counts),

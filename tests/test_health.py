@@ -32,6 +32,9 @@ def test_run_outcome():
     assert run_outcome(counts(reason="not started")) == "failed"
     assert run_outcome(counts(reason="start_error")) == "failed"
     assert run_outcome(None) == "failed"
+    # distributed runs (monitor ingest) have no finish_reason per source: the crawl's status decides
+    ingested = {k: v for k, v in counts(new=2).items() if k != "finish_reason"}
+    assert run_outcome(ingested, "finished") == "new" and run_outcome(ingested, "interrupted") == "failed"
     assert failure_reason(counts(known=0, errors=4)) == "4 error(s), no article found"
     assert failure_reason(counts(pages=0, known=0, errors=1)) == "nothing fetched, 1 error(s)"
     assert failure_reason(counts(reason="start_error")) == "spider ended with start_error"
