@@ -28,6 +28,9 @@ def counts_from_stats(stats: dict) -> dict:
         "duplicates": stats.get("monitor/duplicate", 0),
         "errors": stats.get("monitor/errors", 0),
         "skipped_known": stats.get("monitor/skipped_known", 0) + stats.get("monitor/known", 0),
+        # incremental crawls (docs/dedup.md): stored articles re-fetched and found changed; 304 answers
+        "articles_updated": stats.get("monitor/updated", 0),
+        "not_modified": stats.get("monitor/not_modified", 0),
     }
 
 
@@ -66,6 +69,11 @@ class CrawlSummary:
         lines.append("-" * len(head))
         lines.append(f"{'total':<24} {t['pages_fetched']:>6} {t['articles_new']:>5} {t['duplicates']:>5} "
                      f"{t['skipped_known']:>6} {t['errors']:>6}")
+        for name, c in sorted(self.per_source.items()):
+            if c.get("articles_updated") or c.get("not_modified"):
+                lines.append(f"incremental in {name}: {c.get('articles_updated', 0)} stored article(s) changed "
+                             f"(previous text in article_versions), {c.get('not_modified', 0)} feed/sitemap/section "
+                             f"page(s) not modified (304)")
         for name, reasons in sorted(self.error_reasons.items()):
             if reasons:
                 listed = ", ".join(f"{r} {n}" for r, n in sorted(reasons.items(), key=lambda x: -x[1]))

@@ -69,6 +69,8 @@ class ExtractionPipeline:
         outcome = await self.pool.extract(item, self.config)
         stats = self.crawler.stats
         if outcome[0] == "article":
+            if item.get("known_article_id"):   # an intended re-fetch of a stored article (incremental crawls)
+                outcome[1].extra["refetch"] = item["known_article_id"]
             return {"kind": "article", "record": outcome[1]}
         if outcome[0] == "error":   # extraction_timeout, extraction_crashed
             _, reason, detail = outcome
@@ -100,6 +102,9 @@ class StoragePipeline:
         self.records: list[ArticleRecord] = []
         self.errors: list[FetchError] = []
         self.pending_urls: set[str] = set()
+        self.aliases: list[tuple[str, list[str]]] = []        # url_alias items not yet resolved
+        self.fetch_states: dict[str, tuple] = {}              # fetch_state items, saved when the spider finishes
+        self.near_dup_threshold = s.getfloat("MONITOR_NEAR_DUP_THRESHOLD")
         self.stored = 0
         self.last_flush = time.monotonic()
         self.storage: Storage | None = None
@@ -127,7 +132,10 @@ class StoragePipeline:
             self.crawl_id = self.storage.start_crawl([spider.name])
             self.own_crawl = True
         self.storage.crawl_id = self.crawl_id
+        self.storage.near_dup_threshold = self.near_dup_threshold
         spider.known_urls = self.known_urls
+        spider.known_articles = self.known_articles
+        spider.fetch_state_for = self.fetch_state_for
         from twisted.internet import task
 
         self.loop = task.LoopingCall(self._flush_if_due)
@@ -142,6 +150,7 @@ class StoragePipeline:
         """After the engine stopped (finish_reason known): complete our own crawls row, release the writer."""
         if self.storage is None:
             return
+        self._save_fetch_states(reason)
         if self.own_crawl:
             from monitor.crawl import counts_from_stats, status_from_reason
 
@@ -158,11 +167,45 @@ class StoragePipeline:
 
     # ---- items
     def known_urls(self, urls):
-        from monitor.urls import canonicalize
+        from monitor.urls import url_keys
 
-        candidates = set(urls) | {canonicalize(u) for u in urls}
+        candidates = set(urls) | {k for u in urls for k in url_keys(u)}
         hits = candidates & self.pending_urls
         return hits | self.storage.known_urls(candidates)
+
+    def known_articles(self, urls) -> dict:
+        """``url -> (article_id, fetched_at)`` of stored articles these URLs (or their canonical forms) are
+        variants of; keys are the URLs asked for."""
+        from monitor.urls import url_keys
+
+        out = {}
+        for u in urls:
+            found = self.storage.known_articles([u, *url_keys(u)])
+            if found:
+                out[u] = next(iter(found.values()))
+        return out
+
+    def fetch_state_for(self, url) -> dict | None:
+        """Stored ETag / Last-Modified of a feed, sitemap or section page (conditional GET), or None."""
+        return self.storage.fetch_state(url) if self.storage is not None else None
+
+    # fetch_state is not saved when a page failed for a reason that may pass: a 304 next time would
+    # hide the articles that could not be fetched this time
+    TRANSIENT_ERRORS = ("server_error", "timeout", "connection_refused", "connection_lost", "rate_limited",
+                        "dns_error", "fetch_failed", "extraction_timeout", "extraction_crashed")
+
+    def _save_fetch_states(self, reason) -> None:
+        stats = self.crawler.stats
+        if not self.fetch_states or self.storage is None:
+            return
+        transient = sum(stats.get_value(f"monitor/errors/{r}", 0) for r in self.TRANSIENT_ERRORS)
+        if reason != "finished" or transient:
+            stats.set_value("monitor/fetch_state_not_saved", len(self.fetch_states))
+            self.fetch_states.clear()
+            return
+        n = self.storage.save_fetch_states((u, e, lm) for u, (e, lm) in self.fetch_states.items())
+        stats.set_value("monitor/fetch_state_saved", n)
+        self.fetch_states.clear()
 
     async def process_item(self, item):
         kind = item.get("kind")
@@ -172,6 +215,10 @@ class StoragePipeline:
             self.pending_urls.update([rec.url, *rec.variants])
             if self.max_articles and self.stored + len(self.records) >= self.max_articles:
                 self.flush()
+        elif kind == "url_alias":
+            self.aliases.append((item["url"], item.get("keys") or []))
+        elif kind == "fetch_state":
+            self.fetch_states[item["url"]] = (item.get("etag"), item.get("last_modified"))
         elif kind == "fetch_error":
             self.errors.append(FetchError(url=item["url"], source=item.get("source"), reason=item["reason"],
                                           http_status=item.get("http_status"), detail=item.get("detail")))
@@ -188,12 +235,14 @@ class StoragePipeline:
     def flush(self):
         self.last_flush = time.monotonic()
         if not self.records and not self.errors:
+            self._resolve_aliases()
             return
         records, errors = self.records, self.errors
         self.records, self.errors = [], []
         self.storage.crawl_id = self.crawl_id
         results = self.storage.write_batch(records, errors)
         self.pending_urls.clear()
+        self._resolve_aliases()
         stats = self.crawler.stats
         for res in results:
             stats.inc_value(f"monitor/{res.status}")
@@ -201,6 +250,14 @@ class StoragePipeline:
                 self.stored += 1
         if self.max_articles and self.stored >= self.max_articles:
             self._close("max_articles")
+
+    def _resolve_aliases(self):
+        """URL variants seen but not fetched -> article_urls, once their article is stored."""
+        if not self.aliases or self.storage is None:
+            return
+        before = len(self.aliases)
+        self.aliases = self.storage.add_url_aliases(self.aliases)
+        self.crawler.stats.inc_value("monitor/url_aliases", before - len(self.aliases))
 
     def _close(self, reason):
         engine = self.crawler.engine

@@ -543,3 +543,30 @@ def topic_feed(db_path, topic: str, *, limit: int = 50, now: datetime | None = N
         r["updated"] = max(filter(None, [r["date"], r["modified"]]), default=now.strftime(SQL_TS))
     return {"topic": topic, "description": described.get(topic, ""), "generated_at": now.strftime(SQL_TS),
             "updated": max((r["updated"] for r in rows), default=now.strftime(SQL_TS)), "entries": rows}
+
+
+# --------------------------------------------------------------------------- story editions
+
+# The story of an article: its own story_links row, else that of the first article of its duplicate group.
+STORY_EDITIONS_SQL = """
+SELECT a.id, a.url, a.source, a.language, a.title, a.published, a.duplicate_of, sl.story_id, sl.via
+FROM story_links sl JOIN articles a ON a.id = sl.article_id
+WHERE sl.story_id = COALESCE(
+    (SELECT story_id FROM story_links WHERE article_id = :id),
+    (SELECT s.story_id FROM story_links s JOIN articles d ON s.article_id = d.duplicate_of WHERE d.id = :id))
+ORDER BY a.id = sl.story_id DESC, a.language, a.id
+"""
+
+
+def story_editions(db_path, article_id: int) -> list[dict]:
+    """One story with all its language editions (``story_links``, see docs/dedup.md): the story's first
+    article first, then by language.  An article without other editions is a story of one; an unknown
+    id gives ``[]``.  Rows: id, url, source, language, title, published, duplicate_of, story_id, via."""
+    with opened(db_path) as conn:
+        if has_table(conn, "story_links"):
+            rows = [dict(r) for r in conn.execute(STORY_EDITIONS_SQL, {"id": int(article_id)})]
+            if rows:
+                return rows
+        return [dict(r) for r in conn.execute(
+            "SELECT id, url, source, language, title, published, duplicate_of, NULL AS story_id, NULL AS via "
+            "FROM articles WHERE id = ?", [int(article_id)])]

@@ -20,8 +20,9 @@ from scrapy.linkextractors import LinkExtractor
 from monitor.discovery import (  # noqa: F401  (pure helpers, shared with `monitor sources check`)
     NAVIGATION_RE, NEVER_ARTICLE_RE, PAGINATION_RE, FeedError, alternate_feeds, feed_entries, iter_sitemap,
     looks_like_navigation, never_article, robots_sitemaps)
-from monitor.items import fetch_error_item, page_item
+from monitor.items import fetch_error_item, fetch_state_item, page_item, url_alias_item
 from monitor.sources import Source
+from monitor.urls import url_keys
 
 
 class NewsSpider(scrapy.Spider):
@@ -62,6 +63,8 @@ class NewsSpider(scrapy.Spider):
         if extra:
             spider.allowed_domains = list(dict.fromkeys([*spider.allowed_domains, *extra]))
         spider.known_urls = None  # set by StoragePipeline.open_spider: callable(list[str]) -> set[str]
+        spider.known_articles = None  # ... callable(list[str]) -> {url: (article_id, fetched_at)}
+        spider.fetch_state_for = None  # ... callable(url) -> {"etag", "last_modified", ...} | None
         return spider
 
     # ------------------------------------------------------------------ start
@@ -78,11 +81,52 @@ class NewsSpider(scrapy.Spider):
             yield self._request(urljoin(root, "/robots.txt"), self.parse_robots, role="robots")
             yield self._request(src.url, self.parse_home, role="home", depth=0)
 
+    # pages asked for with If-None-Match / If-Modified-Since (fetch_state table); a 304 means nothing new
+    CONDITIONAL_ROLES = ("feed", "sitemap", "section")
+
     def _request(self, url, callback, *, role, priority=0, cb_kwargs=None, **meta):
         meta["role"] = role
+        headers = None
+        if role in self.CONDITIONAL_ROLES:
+            meta.setdefault("handle_httpstatus_list", [304])
+            headers = self._conditional_headers(url)
         return scrapy.Request(url, callback=callback, errback=self.on_error, priority=priority,
-                              cb_kwargs=cb_kwargs or {}, meta=meta,
+                              cb_kwargs=cb_kwargs or {}, meta=meta, headers=headers,
                               dont_filter=role in ("feed", "sitemap", "robots", "home", "section"))
+
+    def _conditional_headers(self, url) -> dict | None:
+        lookup = getattr(self, "fetch_state_for", None)
+        if self.refresh or lookup is None:   # --refresh reads every feed in full to reach every article
+            return None
+        state = lookup(url)
+        if not state:
+            return None
+        headers = {}
+        if state.get("etag"):
+            headers["If-None-Match"] = state["etag"]
+        if state.get("last_modified"):
+            headers["If-Modified-Since"] = state["last_modified"]
+        if headers:
+            self.crawler.stats.inc_value("monitor/conditional_requests")
+        return headers or None
+
+    def _not_modified(self, response: Response) -> bool:
+        """A 304 to a conditional GET: the feed/sitemap/section is unchanged since the last crawl."""
+        if response.status != 304:
+            return False
+        self.crawler.stats.inc_value("monitor/not_modified")
+        return True
+
+    def _fetch_state(self, response: Response):
+        """The validators of a feed/sitemap/section page read in full (saved if the spider finishes)."""
+        if response.status != 200 or getattr(self, "fetch_state_for", None) is None:
+            return
+        etag = response.headers.get("ETag")
+        modified = response.headers.get("Last-Modified")
+        if etag or modified:
+            yield fetch_state_item(source=self.name, url=(response.meta.get("redirect_urls") or [response.url])[0],
+                                   etag=etag.decode("latin-1") if etag else None,
+                                   last_modified=modified.decode("latin-1") if modified else None)
 
     # ------------------------------------------------------------------ discovery
     def parse_robots(self, response: Response):
@@ -100,10 +144,12 @@ class NewsSpider(scrapy.Spider):
 
     def parse_listing(self, response: Response):
         """A section or other listing page: follow article candidates, pagination, deeper listings."""
-        if not hasattr(response, "css"):
+        if self._not_modified(response) or not hasattr(response, "css"):
             return
         yield from self._follow_links(response, depth=response.meta.get("depth_mm", 1),
                                       section_page=response.meta.get("section_page", 1))
+        if response.meta.get("role") == "section":
+            yield from self._fetch_state(response)
 
     def _follow_links(self, response: Response, *, depth: int, section_page: int = 1):
         pattern = self.source.article_regex
@@ -143,6 +189,8 @@ class NewsSpider(scrapy.Spider):
 
     # ------------------------------------------------------------------ feeds
     def parse_feed(self, response: Response):
+        if self._not_modified(response):
+            return
         self.counts["feeds"] += 1
         try:
             entries = feed_entries(response.body, response.url)
@@ -159,9 +207,12 @@ class NewsSpider(scrapy.Spider):
                 yield from self._candidate(url, via="feed", hints={k: v for k, v in hints.items() if v})
             else:
                 self.crawler.stats.inc_value("monitor/offsite_links_skipped")
+        yield from self._fetch_state(response)
 
     # ------------------------------------------------------------------ sitemaps
     def parse_sitemap(self, response: Response):
+        if self._not_modified(response):
+            return
         self.counts["sitemaps"] += 1
         body = self._sitemap_body(response)
         if body is None:
@@ -170,6 +221,7 @@ class NewsSpider(scrapy.Spider):
             return
         depth = response.meta.get("sitemap_depth", 0)
         count = 0
+        is_index = False
         from lxml import etree
 
         try:
@@ -183,6 +235,7 @@ class NewsSpider(scrapy.Spider):
                     self.crawler.stats.inc_value("monitor/offsite_links_skipped")
                     continue
                 if kind == "sitemap":
+                    is_index = True
                     if depth < self.max_sitemap_depth:
                         yield self._request(url, self.parse_sitemap, role="sitemap", sitemap_depth=depth + 1)
                     continue
@@ -192,6 +245,8 @@ class NewsSpider(scrapy.Spider):
                 if lastmod:
                     hints["lastmod"] = lastmod
                 yield from self._candidate(url, via="sitemap", hints=hints)
+            if not is_index:   # an index is always read in full: its children may change without it
+                yield from self._fetch_state(response)
         except etree.XMLSyntaxError as exc:
             yield fetch_error_item(source=self.name, url=response.url, reason="bad_sitemap",
                                    http_status=response.status,
@@ -222,20 +277,55 @@ class NewsSpider(scrapy.Spider):
     # ------------------------------------------------------------------ articles
     def _candidate(self, url: str, *, via: str, hints: dict | None = None, require_signals: bool = False,
                    **meta):
-        """Schedule an article page unless it was already stored (incremental crawls)."""
+        """Schedule an article page unless it was already stored (incremental crawls).
+
+        Candidates are compared by canonical URL (``monitor.urls.url_keys``): a tracking, AMP or ``www.``
+        variant of a candidate already scheduled, or of a stored article, is not requested; it is recorded
+        in ``article_urls`` (a ``url_alias`` item).  A stored article is requested again with ``--refresh``,
+        or when its sitemap ``lastmod`` is newer than its ``fetched_at``.
+        """
         if url in self.seen_candidates:
             return
-        self.seen_candidates.add(url)
+        keys = url_keys(url) or [url]
+        seen_variant = any(k in self.seen_candidates for k in keys)
+        self.seen_candidates.update([url, *keys])
+        if seen_variant:   # another variant (same canonical URL) of a candidate of this crawl
+            self.crawler.stats.inc_value("monitor/variants_skipped")
+            yield url_alias_item(source=self.name, url=url, keys=keys)
+            return
         if never_article(url):
             self.crawler.stats.inc_value("monitor/non_article_skipped")
             return
-        if not self.refresh and self.known_urls is not None and self.known_urls([url]):
-            self.counts["skipped_known"] += 1
-            self.crawler.stats.inc_value("monitor/skipped_known")
-            return
+        known = self.known_urls([url]) if self.known_urls is not None else None
+        if known:
+            refetch = self._refetch(url, hints or {})
+            if refetch is None:
+                self.counts["skipped_known"] += 1
+                self.crawler.stats.inc_value("monitor/skipped_known")
+                if url not in known:   # a new variant (tracking parameters, AMP, www.) of a stored article
+                    yield url_alias_item(source=self.name, url=url, keys=keys)
+                return
+            meta["known_article_id"], why = refetch
+            self.crawler.stats.inc_value(f"monitor/refetch/{why}")
         self.counts["candidates"] += 1
         yield self._request(url, self.parse_article, role="article", cb_kwargs={
             "via": via, "hints": hints or {}, "require_signals": require_signals}, **meta)
+
+    def _refetch(self, url: str, hints: dict) -> tuple[int, str] | None:
+        """``(article_id, "refresh" | "lastmod")`` when the stored article at url is to be fetched again."""
+        lastmod = hints.get("lastmod")
+        lookup = getattr(self, "known_articles", None)
+        if lookup is None or not (self.refresh or lastmod):
+            return None
+        found = lookup([url])
+        if not found:   # stored earlier in this crawl (not yet written): nothing to refresh
+            return None
+        article_id, fetched_at = next(iter(found.values()))
+        if self.refresh:
+            return article_id, "refresh"
+        if is_newer(lastmod, fetched_at):
+            return article_id, "lastmod"
+        return None
 
     def parse_article(self, response: Response, via: str, hints: dict, require_signals: bool):
         ctype = response.headers.get("Content-Type", b"").decode("latin-1") or None
@@ -243,7 +333,8 @@ class NewsSpider(scrapy.Spider):
         yield page_item(source=self.name, url=response.url,
                         request_urls=[*response.meta.get("redirect_urls", []), response.url],
                         body=response.body, encoding=encoding, content_type=ctype, status=response.status,
-                        via=via, hints=hints, require_signals=require_signals)
+                        via=via, hints=hints, require_signals=require_signals,
+                        known_article_id=response.meta.get("known_article_id"))
         depth = response.meta.get("depth_mm")
         if require_signals and depth is not None and depth < self.max_depth and hasattr(response, "css"):
             # a page found by link-following may itself be a listing: follow its links too
@@ -263,6 +354,22 @@ class NewsSpider(scrapy.Spider):
             return  # a link the site asks us not to follow: obeyed, nothing for the user to fix
         yield fetch_error_item(source=self.name, url=request.url, reason=reason, http_status=status,
                                detail=detail)
+
+
+def _utc(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def is_newer(lastmod: str | None, fetched_at: str | None) -> bool:
+    """Whether a sitemap ``lastmod`` (W3C datetime or date; no zone = UTC) is after ``fetched_at``."""
+    a, b = _utc(lastmod), _utc(fetched_at)
+    return a is not None and b is not None and a > b
 
 
 def describe_failure(failure, role: str) -> tuple[str, str]:

@@ -399,6 +399,53 @@ class Storage:
             found.update(r[0] for r in self.db.execute(f"SELECT url FROM article_urls WHERE url IN ({q})", chunk))
         return found
 
+    def known_articles(self, urls: Iterable[str]) -> dict[str, tuple[int, str]]:
+        """``url -> (article_id, fetched_at)`` for the given URLs found in ``article_urls`` (exact match:
+        pass canonical forms / ``url_keys`` as well).  Used by incremental crawls to decide a re-fetch."""
+        urls = list(dict.fromkeys(urls))
+        found: dict[str, tuple[int, str]] = {}
+        for i in range(0, len(urls), 500):
+            chunk = urls[i:i + 500]
+            q = ",".join("?" * len(chunk))
+            for url, aid, fetched in self.db.execute(
+                    f"SELECT u.url, a.id, a.fetched_at FROM article_urls u JOIN articles a ON a.id = u.article_id "
+                    f"WHERE u.url IN ({q})", chunk):
+                found[url] = (aid, fetched)
+        return found
+
+    def fetched_at_for(self, urls: Iterable[str]) -> dict[str, str]:
+        """``url -> fetched_at`` (ISO 8601 UTC) of the stored articles these URLs are variants of."""
+        return {u: f for u, (_aid, f) in self.known_articles(urls).items()}
+
+    def add_url_aliases(self, aliases: Iterable[tuple[str, Sequence[str]]]) -> list[tuple[str, Sequence[str]]]:
+        """Record URLs seen (not fetched) for stored articles: ``(url, keys)`` pairs, where ``keys`` are the
+        look-up forms of the URL (``monitor.urls.url_keys``).  A pair whose URL or keys match a stored
+        article's URL becomes an ``article_urls`` row of that article; the others are returned (their
+        article is not stored yet)."""
+        left = []
+        with self.db.atomic():
+            for url, keys in aliases:
+                article_id = None
+                for k in [url, *keys]:
+                    article_id = self.article_id_for_url(k)
+                    if article_id:
+                        break
+                if article_id:
+                    self._add_variants(article_id, [url])
+                else:
+                    left.append((url, keys))
+        return left
+
+    def save_fetch_states(self, states: Iterable[tuple[str, str | None, str | None]]) -> int:
+        """Store ``(url, etag, last_modified)`` of feeds, sitemaps and section pages in one transaction
+        (see :meth:`save_fetch_state`); returns how many."""
+        now, n = utcnow(), 0
+        with self.db.atomic():
+            for url, etag, last_modified in states:
+                self.save_fetch_state(url, etag, last_modified, now)
+                n += 1
+        return n
+
     # ---- writing
     def write_batch(self, records: Sequence[ArticleRecord], errors: Sequence[FetchError] = ()) -> list[StoreResult]:
         """Store a batch of articles and errors in one transaction."""
@@ -408,7 +455,8 @@ class Storage:
                 results.append(self._store_one(rec))
             for err in errors:
                 self._insert_error(err)
-            self._tag_articles([r.article_id for r in results if r.status != "known"])
+            # "updated" rows were re-tagged by update_article
+            self._tag_articles([r.article_id for r in results if r.status in ("new", "duplicate")])
         return results
 
     def record_errors(self, errors: Sequence[FetchError]) -> None:
@@ -429,6 +477,10 @@ class Storage:
             if existing:
                 break
         if existing:
+            if (rec.extra or {}).get("refetch"):
+                # an intended re-fetch (--refresh, newer sitemap lastmod): compare and keep versions; any
+                # other page reaching a stored article (another variant) must not overwrite its text
+                return self.update_article(existing, rec)
             self._add_variants(existing, urls)
             return StoreResult(existing, "known")
         duplicate_of = self._find_duplicate(rec)
