@@ -540,8 +540,7 @@ def run_schedule(source_names=(), *, every=None, cron=None, sources_path=None, t
     runner = SubprocessRunner(db, crawl_args, log_file=log_path)
     log = make_logger(log_path)
     scheduler = Scheduler(trigger=trigger, load_sources=load, runner=runner, open_store=lambda: Storage.open(db),
-                          policy=policy,
-                          log=log, max_runs=max_runs, forward=runner.forward)
+                          policy=policy, log=log, max_runs=max_runs, forward=runner.forward)
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, lambda signum, _frame: scheduler.request_stop(signum))
