@@ -276,15 +276,6 @@ class FetchError:
 
 # --------------------------------------------------------------------------- storage
 
-def _is_sqlite_file(path: Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(16)
-    except OSError:
-        return False
-    return head == b"SQLite format 3\x00" or head == b""
-
-
 class Storage:
     """Owner of one SQLite file. ``Storage.open(path)`` checks the file and migrates it."""
 
@@ -302,8 +293,8 @@ class Storage:
                 raise DatabaseError(f"{p}: is a directory, not a database file (pass --db FILE)")
             if not os.access(p, os.R_OK):
                 raise DatabaseError(f"{p}: cannot be read (check its permissions)")
-            if not _is_sqlite_file(p):
-                raise DatabaseError(f"{p}: is not an SQLite database (pass --db with a media-monitor database, or a new file name)")
+            # No open()/close() of the file here: closing any descriptor on an SQLite file drops this
+            # process's POSIX locks on it, which can corrupt a connection already open on the same file.
         elif not create:
             raise DatabaseError(f"{p}: no such database (run `monitor crawl --db {p}` first, or check --db / $MONITOR_DB)")
         elif not p.parent.exists():
@@ -312,6 +303,14 @@ class Storage:
             conn = sqlite3.connect(str(p), timeout=30, isolation_level=None, check_same_thread=False)
             db = sqlite_utils.Database(conn)
             conn.execute("PRAGMA busy_timeout = 30000")
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                if "not a database" in str(exc) or "encrypted" in str(exc):
+                    raise DatabaseError(f"{p}: is not an SQLite database (pass --db with a media-monitor "
+                                        "database, or a new file name)") from None
+                raise
             conn.execute("PRAGMA foreign_keys = ON")
             store = cls(db, p)
             store.check_schema_version()
