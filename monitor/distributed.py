@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -75,8 +76,8 @@ class RedisAddon:
             raise UsageError(f"MONITOR_REDIS_URL {url!r}: write redis://HOST:PORT/DB")
         prefix = settings.get("MONITOR_REDIS_PREFIX") or DEFAULT_PREFIX
         crawl_key = settings.get("MONITOR_REDIS_CRAWL") or "default"
-        if ":" in crawl_key or not crawl_key.strip():
-            raise UsageError(f"crawl key {crawl_key!r}: use letters, digits, '-', '_' or '.' (no ':')")
+        if not re.fullmatch(r"[\w.-]+", crawl_key):
+            raise UsageError(f"crawl key {crawl_key!r}: use letters, digits, '-', '_' or '.'")
         base = crawl_base(prefix, crawl_key)
         for name, value in {
             "MONITOR_REDIS_URL": url,
@@ -501,6 +502,8 @@ def run_worker(sources, *, settings, redis_url: str, echo=print) -> WorkerSummar
     redis_client(redis_url).close()   # fail early, with one line, when Redis is not there
     settings.set("MONITOR_REDIS_URL", redis_url, priority="cmdline")
     crawl_key = settings.get("MONITOR_REDIS_CRAWL") or "default"
+    if not re.fullmatch(r"[\w.-]+", crawl_key):
+        raise UsageError(f"crawl key {crawl_key!r}: use letters, digits, '-', '_' or '.'")
     wid = settings.get("MONITOR_REDIS_WORKER") or worker_id()
     settings.set("MONITOR_REDIS_WORKER", wid, priority="cmdline")
     echo(f"Worker {wid}: {len(sources)} source(s), crawl key {crawl_key!r} on {_safe_url(redis_url)}")

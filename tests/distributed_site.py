@@ -3,7 +3,7 @@
 ``build_bulk_site(base_url, n)`` returns ``path -> Resource`` for ``monitor.fixtureserver``: robots.txt
 (pointing at nothing), ``/sitemap.xml`` listing every article, and ``/news/NNNN.html`` article pages
 whose texts are distinct (no near duplicates), every fifth about Kazakhstan.  ``delay`` makes every
-article answer after that many seconds (network-bound crawls).
+path answer after that many seconds (network-bound crawls).
 """
 
 from __future__ import annotations
@@ -60,9 +60,9 @@ def sitemap_xml(base_url: str, n: int) -> str:
 
 def build_bulk_site(base_url: str, n: int, *, delay: float = 0.0) -> dict[str, Resource]:
     site: dict[str, Resource] = {
-        "/robots.txt": Resource("User-agent: *\nDisallow: /private/\n", content_type=TEXT),
-        "/sitemap.xml": Resource(sitemap_xml(base_url, n), content_type=XML),
-        "/": Resource(f"<html><body><h1>Bulk Times</h1></body></html>"),
+        "/robots.txt": Resource("User-agent: *\nDisallow: /private/\n", content_type=TEXT, delay=delay),
+        "/sitemap.xml": Resource(sitemap_xml(base_url, n), content_type=XML, delay=delay),
+        "/": Resource("<html><body><h1>Bulk Times</h1></body></html>", delay=delay),
     }
     for i in range(n):
         site[article_path(i)] = Resource(article_html(base_url, i), delay=delay)
@@ -72,3 +72,20 @@ def build_bulk_site(base_url: str, n: int, *, delay: float = 0.0) -> dict[str, R
 def bulk_source(base_url: str, name: str = "bulk") -> dict:
     """A ``[[source]]`` entry reading only the sitemap (no home page or link-following)."""
     return {"name": name, "url": base_url + "/", "language": "en", "sitemaps": [base_url + "/sitemap.xml"]}
+
+
+def cheap_extract(body, url, **_kw):
+    """A stand-in for ``monitor.extraction.extract_article`` on bulk pages (``MONITOR_EXTRACT_FUNCTION``):
+    regexes instead of trafilatura, so a benchmark measures fetching and sharing, not extraction CPU."""
+    import re
+    from html import unescape
+
+    from monitor.extraction import Article, PageSignals
+
+    html = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    title = re.search(r"<h1>(.*?)</h1>", html)
+    paras = [unescape(p) for p in re.findall(r"<p>(.*?)</p>", html)]
+    text = "\n".join(paras)
+    return Article(url=url, title=unescape(title.group(1)) if title else None, author=None, published=None,
+                   language="en", text=text, word_count=len(text.split()), canonical_url=url, description=None,
+                   image=None, signals=PageSignals(canonical_url=url, og_type="article"))

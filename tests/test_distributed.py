@@ -196,6 +196,16 @@ def test_ingest_cli_needs_redis_and_reports_unreachable_redis(tmp_path):
     assert res.returncode == 1 and "cannot be reached" in res.stderr and "Traceback" not in res.stderr
 
 
+def test_crawl_cli_reports_unreachable_redis_and_bad_input(tmp_path, redis_url):
+    sources = write_sources(tmp_path / "s.toml", [bulk_source("http://127.0.0.1:9")])
+    res = run_monitor("crawl", "--sources", sources, "--redis", "redis://127.0.0.1:1/0")
+    assert res.returncode == 1 and "cannot be reached" in res.stderr and "Traceback" not in res.stderr
+    res = run_monitor("crawl", "--sources", sources, "--redis", "redis:/nonsense")
+    assert res.returncode == 2 and "not a Redis URL" in res.stderr, res.stderr
+    res = run_monitor("crawl", "--sources", sources, "--redis", redis_url, "--crawl-key", "a:b")
+    assert res.returncode == 2 and "crawl key" in res.stderr and "Traceback" not in res.stderr, res.stderr
+
+
 # --------------------------------------------------------------------------- Lua queue semantics
 
 def _scripts(client):
@@ -326,6 +336,29 @@ def test_two_crawlers_and_one_ingester_store_every_article_once(tmp_path, redis_
     assert sum(pushed) == n
     assert _crawl_keys(rclient) == []                       # the last worker out cleaned the crawl's keys
     print(f"articles pushed per worker: {pushed}; sitemap fetched {sitemap_fetches}x")
+
+
+@pytest.mark.slow
+def test_plain_scrapy_crawl_is_a_worker_with_the_redis_setting(tmp_path, redis_url, rclient):
+    """`scrapy crawl NAME -s MONITOR_REDIS_URL=...` (as a Scrapyd job would run) pushes to Redis, no SQLite."""
+    n = 15
+    db = tmp_path / "m.db"
+    with FixtureServer(Site()) as server:
+        server.site.update(build_bulk_site(server.url, n))
+        sources = write_sources(tmp_path / "sources.toml", [bulk_source(server.url)])
+        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+        env.pop("MONITOR_REDIS_URL", None)
+        res = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "bulk", "-s", f"MONITOR_SOURCES={sources}",
+                              "-s", f"MONITOR_REDIS_URL={redis_url}", "-s", f"MONITOR_DB={db}", *WORKER_SETTINGS],
+                             cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=180)
+        assert res.returncode == 0, res.stderr[-3000:]
+    assert not db.exists()                                  # a worker never touches the database
+    kinds = Counter(json.loads(m)["type"] for m in rclient.lrange("monitor:items", 0, -1))
+    assert kinds == {"start": 1, "article": n, "finish": 1}
+    drain = run_monitor("ingest", "--redis", redis_url, "--db", db, "--until-empty")
+    assert drain.returncode == 0, drain.stderr
+    assert rows(db, "SELECT count(*) n FROM articles")[0]["n"] == n
+    assert rows(db, "SELECT status FROM crawls") == [{"status": "finished"}]
 
 
 @pytest.mark.slow
