@@ -133,6 +133,14 @@ def extract_page(item: dict, config: ExtractConfig) -> tuple:
     Outcomes: ``("article", ArticleRecord)`` with ``extra["minhash"]`` set; ``("rejected", Rejection)``;
     ``("error", reason, detail)`` for ``extraction_timeout``.  Never raises for a bad page.
     """
+    try:
+        return _extract_page(item, config)
+    finally:
+        if len(item.get("body") or b"") > TRIM_ABOVE:
+            _trim_heap()
+
+
+def _extract_page(item: dict, config: ExtractConfig) -> tuple:
     from monitor.extraction import Article, RejectReason, Rejection
 
     def run():
@@ -161,6 +169,25 @@ def extract_page(item: dict, config: ExtractConfig) -> tuple:
         return timeout_outcome(config.timeout)
     except Exception as exc:  # noqa: BLE001 - a hook or record-building bug must not end the crawl
         return ("rejected", Rejection(RejectReason.ERROR, f"unexpected {type(exc).__name__} while extracting: {exc}"[:500]))
+
+
+# After a big page, hand the C heap's free memory (lxml trees) back to the OS, or every worker keeps the
+# high-water mark of the biggest page it ever parsed (~100 MB after a few 1-3 MB pages).
+TRIM_ABOVE = 100_000
+_libc: Any = None
+
+
+def _trim_heap() -> None:
+    global _libc
+    if _libc is None:
+        try:
+            import ctypes
+
+            _libc = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):   # not glibc
+            _libc = False
+    if _libc:
+        _libc(0)
 
 
 def timeout_outcome(timeout: float, killed: bool = False) -> tuple:

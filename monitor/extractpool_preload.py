@@ -14,3 +14,8 @@ _PAGE = ("<html lang='en'><head><title>Warm-up</title></head><body><article><h1>
 
 extract_page({"body": _PAGE.encode(), "url": "http://127.0.0.1/warm-up", "request_urls": ["http://127.0.0.1/warm-up"],
               "source": "warm-up", "content_type": "text/html; charset=utf-8"}, ExtractConfig(timeout=0))
+
+import gc  # noqa: E402
+
+gc.collect()
+gc.freeze()   # workers' garbage collections then leave the preloaded objects (shared copy-on-write) alone

@@ -1,0 +1,295 @@
+"""Storage benchmark: bulk insert of synthetic articles through ``Storage.write_batch`` (FTS triggers,
+URL variants, exact and near-duplicate checks, fingerprints + LSH buckets, story links, topic tags),
+then full-text search latency, at growing sizes of one database.
+
+    python benchmarks/storage.py                            # 10k, 100k, 1M articles (about 15-25 min, 2 cores, ~9 GB)
+    python benchmarks/storage.py --sizes 10000,100000       # quicker
+    python benchmarks/storage.py --batch 50 --sizes 20000   # the crawl's transaction size (MONITOR_BATCH_SIZE)
+
+Articles: Zipf-distributed pseudo-words (100k vocabulary), lengths log-normal around 550 words (title ~9,
+description ~25 words), 30 sources, 1 extra URL variant each; 6 % name Kazakhstan, 6 % the United States
+(so the bundled topics tag some).  The MinHash comes precomputed in ``extra["minhash"]`` as extraction
+workers send it (random values: unrelated texts).  Inserting is timed per segment (0 -> 10k -> 100k -> 1M);
+the rate is articles per second of ``write_batch`` wall time (text generation excluded).
+
+Search: at each size, 100 queries of four selectivities (rare words, ~0.1-1 % words, common words, phrases)
+through ``monitor.query.search(db, q, limit=50)`` (what ``monitor search --limit 50`` runs: bm25 rank,
+duplicate folding, snippets), each on a fresh read-only connection like the CLI; p50/p95 per class.
+Targets (issue #6): insert >= 5,000 articles/s; search p95 <= 100 ms at 1M for selective queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from monitor import dedup  # noqa: E402
+from monitor.storage import ArticleRecord, Storage  # noqa: E402
+
+VOCAB_SIZE = 100_000
+SOURCES = [f"source-{i:02d}" for i in range(30)]
+TOPIC_WORDS = {"kz": ["Kazakhstan", "Astana", "Almaty", "Tokayev"], "us": ["United States", "Washington", "American"]}
+
+
+# --------------------------------------------------------------------------- synthetic articles
+
+def vocabulary(size: int = VOCAB_SIZE) -> np.ndarray:
+    """Pronounceable pseudo-words, unique, shortest first (frequent words are short, as in real text)."""
+    rng = np.random.default_rng(11)
+    onsets = ["", "b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "st", "pr", "tr", "kr", "sh"]
+    vowels = ["a", "e", "i", "o", "u", "ai", "ou"]
+    codas = ["", "", "n", "r", "s", "l", "m", "t", "k"]
+    words, seen = [], set()
+    n_syll = 1
+    while len(words) < size:
+        for _ in range(size * 3):
+            w = "".join(onsets[rng.integers(len(onsets))] + vowels[rng.integers(len(vowels))]
+                        + codas[rng.integers(len(codas))] for _ in range(n_syll))
+            if w not in seen and len(w) > 1:
+                seen.add(w)
+                words.append(w)
+                if len(words) >= size or len(words) >= 2000 * n_syll ** 3:
+                    break
+        n_syll += 1
+    return np.array(words[:size], dtype=object)
+
+
+class Generator:
+    def __init__(self, seed: int = 1):
+        self.rng = np.random.default_rng(seed)
+        self.vocab = vocabulary()
+        ranks = np.arange(1, VOCAB_SIZE + 1)
+        p = 1.0 / ranks ** 1.07
+        self.cdf = np.cumsum(p / p.sum())
+
+    def words(self, n: int) -> np.ndarray:
+        return np.minimum(np.searchsorted(self.cdf, self.rng.random(n)), VOCAB_SIZE - 1)
+
+    def text(self, n_words: int) -> str:
+        idx = self.words(n_words)
+        w = self.vocab[idx].tolist()
+        paras, i = [], 0
+        while i < len(w):
+            k = int(self.rng.integers(40, 90))
+            para = w[i:i + k]
+            para[0] = para[0].capitalize()
+            paras.append(" ".join(para) + ".")
+            i += k
+        return "\n".join(paras)
+
+    def batch(self, start: int, n: int) -> list[ArticleRecord]:
+        lengths = np.clip(self.rng.lognormal(np.log(550), 0.55, n), 60, 6000).astype(int)
+        marks = self.rng.random((n, 2))
+        sigs = self.rng.integers(0, 2**32, size=(n, dedup.NUM_PERM), dtype=np.uint64).astype(np.uint32)
+        out = []
+        for j in range(n):
+            i = start + j
+            text = self.text(int(lengths[j]))
+            extra_words = []
+            if marks[j, 0] < 0.06:
+                extra_words.append(TOPIC_WORDS["kz"][i % 4])
+            if marks[j, 1] < 0.06:
+                extra_words.append(TOPIC_WORDS["us"][i % 3])
+            if extra_words:
+                text = f"{text}\nThe report mentions {' and '.join(extra_words)} {self.text(12)}"
+            title = self.text(int(self.rng.integers(5, 13))).replace("\n", " ").rstrip(".")
+            src = SOURCES[i % len(SOURCES)]
+            day = 1 + i % 28
+            url = f"https://{src}.example/2026/{1 + (i // 28) % 12:02d}/{day:02d}/story-{i}"
+            out.append(ArticleRecord(
+                url=url, source=src, text=text, title=title, author=f"Author {i % 997}",
+                published=f"2026-{1 + (i // 28) % 12:02d}-{day:02d}T{i % 24:02d}:{i % 60:02d}:00+00:00",
+                language="en", word_count=int(lengths[j]), description=self.text(25).replace("\n", " "),
+                image=f"https://{src}.example/img/{i}.jpg", variants=[url + "?utm_source=rss"],
+                extra={"minhash": dedup.signature_to_bytes(dedup.Signature(sigs[j], int(lengths[j])))}))
+        return out
+
+
+# --------------------------------------------------------------------------- search
+
+def search_function():
+    """monitor.query.search when it exists, else the equivalent FTS5 query."""
+    try:
+        from monitor.query import search
+
+        return "monitor.query.search(db, q, limit=50)", lambda db, q: search(db, q, limit=50)
+    except ImportError:
+        import sqlite3
+
+        def direct(db, q):
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            try:
+                return conn.execute(
+                    "SELECT a.id, a.title, snippet(articles_fts, -1, '**', '**', '…', 24) FROM articles_fts "
+                    "JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ? ORDER BY rank LIMIT 50",
+                    [q]).fetchall()
+            finally:
+                conn.close()
+
+        return "FTS5 MATCH ... ORDER BY rank LIMIT 50 (monitor.query not found)", direct
+
+
+def queries(gen: Generator, seed: int = 5) -> list[tuple[str, str]]:
+    """100 queries: 30 rare words, 30 selective, 20 common, 20 phrases/boolean."""
+    rng = np.random.default_rng(seed)
+    v = gen.vocab
+    out = [("rare", v[r]) for r in rng.integers(20_000, 60_000, 30)]
+    out += [("selective", v[r]) for r in rng.integers(1_500, 6_000, 30)]
+    out += [("common", v[r]) for r in rng.integers(20, 300, 20)]
+    for k in range(20):
+        if k % 2:
+            out.append(("phrase/bool", f'"{v[rng.integers(30, 300)]} {v[rng.integers(30, 300)]}"'))
+        else:
+            out.append(("phrase/bool", f"{v[rng.integers(500, 3000)]} {v[rng.integers(500, 3000)]}"))
+    return [(c, str(q)) for c, q in out]
+
+
+def measure_search(db: Path, qs, fn) -> dict:
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    counts = {q: conn.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [q]).fetchone()[0]
+              for _, q in qs}
+    conn.close()
+    for _, q in qs[:5]:                     # warm the page cache a little, as any second search would
+        fn(db, q)
+    times: dict[str, list[float]] = {}
+    for cls, q in qs:
+        t = time.perf_counter()
+        fn(db, q)
+        times.setdefault(cls, []).append((time.perf_counter() - t) * 1000)
+    return {"times": times, "counts": counts}
+
+
+def bare_fts_rate(gen: Generator, n: int, batch: int, folder: Path) -> float:
+    """Baseline in the same run: the same kind of texts into a bare FTS5 table (same tokenizer), docs/s."""
+    import sqlite3
+
+    from monitor.storage import FTS_TOKENIZE
+
+    path = folder / "bare-fts.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"CREATE VIRTUAL TABLE f USING fts5(title, text, tokenize='{FTS_TOKENIZE}')")
+    spent = 0.0
+    for start in range(0, n, batch):
+        recs = gen.batch(10_000_000 + start, min(batch, n - start))
+        t = time.perf_counter()
+        conn.execute("BEGIN")
+        conn.executemany("INSERT INTO f (title, text) VALUES (?, ?)", [(r.title, r.text) for r in recs])
+        conn.execute("COMMIT")
+        spent += time.perf_counter() - t
+    conn.close()
+    for p in folder.glob("bare-fts.db*"):
+        p.unlink()
+    return n / spent
+
+
+def pct(values, p) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+# --------------------------------------------------------------------------- main
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated article counts (cumulative)")
+    ap.add_argument("--batch", type=int, default=500, help="articles per write_batch transaction (default 500)")
+    ap.add_argument("--db", default=None, help="database file (default: a temporary file, deleted at the end)")
+    ap.add_argument("--keep", action="store_true", help="keep the database file")
+    ap.add_argument("--baseline", type=int, default=5000, help="articles for the bare-FTS5 baseline (default 5000)")
+    args = ap.parse_args(argv)
+    sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(","))
+
+    tmpdir = None
+    if args.db:
+        db = Path(args.db)
+    else:
+        tmpdir = tempfile.mkdtemp(prefix="monitor-storage-bench-", dir=os.environ.get("BENCH_TMP"))
+        db = Path(tmpdir) / "bench.db"
+    if db.exists():
+        print(f"{db} exists: pass a new file name", file=sys.stderr)
+        return 2
+    from monitor.topics import load_topics
+
+    gen = Generator()
+    fts_rate = bare_fts_rate(Generator(seed=99), args.baseline, args.batch, db.parent)
+    storage = Storage.open(db)
+    storage.set_topics(load_topics(None))
+    storage.crawl_id = storage.start_crawl(SOURCES)
+    name, fn = search_function()
+    qs = queries(gen)
+    print(f"storage benchmark: {db}, batch {args.batch}, topics {len(storage.topics)}, cpus {os.cpu_count()}")
+    print(f"search through {name}")
+    print(f"baseline: the same kind of texts into a bare FTS5 table, {args.batch} a transaction: "
+          f"{fts_rate:,.0f} articles/s")
+    print(f"{'articles':>9} {'segment art/s':>14} {'overall art/s':>14} {'gen s':>7} {'DB MB':>8} {'bytes/art':>9}"
+          "   search p50/p95 ms: rare | selective | common | phrase/bool")
+    done, write_s, gen_s, status = 0, 0.0, 0.0, {}
+    results = []
+    for size in sizes:
+        seg_start, seg_write = done, 0.0
+        while done < size:
+            n = min(args.batch, size - done)
+            t = time.perf_counter()
+            recs = gen.batch(done, n)
+            t1 = time.perf_counter()
+            res = storage.write_batch(recs)
+            t2 = time.perf_counter()
+            gen_s += t1 - t
+            seg_write += t2 - t1
+            for r in res:
+                status[r.status] = status.get(r.status, 0) + 1
+            done += n
+        write_s += seg_write
+        storage.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        mb = sum(p.stat().st_size for p in db.parent.glob(db.name + "*")) / 1e6
+        s = measure_search(db, qs, fn)
+        by = s["times"]
+        cells = " | ".join(f"{pct(by[c], 50):5.1f}/{pct(by[c], 95):6.1f}" for c in ("rare", "selective", "common",
+                                                                                   "phrase/bool"))
+        seg_rate = (done - seg_start) / seg_write
+        print(f"{done:>9,} {seg_rate:>14,.0f} {done / write_s:>14,.0f} {gen_s:>7.0f} {mb:>8,.0f} "
+              f"{mb * 1e6 / done:>9,.0f}   {cells}", flush=True)
+        hits = {c: statistics.median(s["counts"][q] for cc, q in qs if cc == c) for c in by}
+        results.append((done, seg_rate, done / write_s, mb, by, hits))
+    tags = storage.tagged_topics()
+    storage.close()
+
+    print()
+    print("median hits per query class at each size: " + "; ".join(
+        f"{n:,}: " + ", ".join(f"{c} {h[c]:,.0f} ({h[c] / n:.2%})" for c in h) for n, *_, h in results))
+    print(f"write_batch results: {status}; topic tags: {tags}")
+    last = results[-1]
+    all_ms = [t for c, ts in last[4].items() for t in ts]
+    sel_ms = last[4]["rare"] + last[4]["selective"]
+    print(f"\nat {last[0]:,} articles: insert {last[2]:,.0f} articles/s overall ({last[1]:,.0f}/s in the last segment; "
+          f"target >= 5,000), DB {last[3]:,.0f} MB; search p50 {pct(all_ms, 50):.1f} ms, p95 {pct(all_ms, 95):.1f} ms "
+          f"over 100 queries; selective queries (<= ~1 % of articles) p95 {pct(sel_ms, 95):.1f} ms (target <= 100 ms)")
+    first = results[0]
+    print(f"write_batch runs at {last[2] / fts_rate:.2f} x the bare FTS5 insert rate ({fts_rate:,.0f}/s) of this run")
+    print(f"ratios against the {first[0]:,}-article step of this run: insert rate x{last[1] / first[1]:.2f}, "
+          f"selective search p95 x{pct(sel_ms, 95) / pct(first[4]['rare'] + first[4]['selective'], 95):.2f}")
+    if tmpdir and not args.keep:
+        for p in Path(tmpdir).glob("*"):
+            p.unlink()
+        os.rmdir(tmpdir)
+    elif args.keep or args.db:
+        print(f"database kept: {db}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
