@@ -94,13 +94,25 @@ def feed_entries(body: bytes, url: str) -> list[tuple[str, dict]]:
     hints: ``title``, ``published`` (ISO 8601), ``author``, ``language`` (None when absent).
     Raises ``FeedError`` when the body is not a readable feed.
     """
+    return read_feed(body, url)[0]
+
+
+def read_feed(body: bytes, url: str) -> tuple[list[tuple[str, dict]], str | None]:
+    """``(feed_entries(body, url), problem)``: ``problem`` says the XML is malformed (truncated, undefined
+    entities ...) when entries could still be read from it (feedparser's lenient parser), else None.
+    Entities are never expanded (entity bombs and external entities stay inert text)."""
     if body.lstrip()[:1] in (b"{", b"["):
-        return _json_feed_entries(body)
+        return _json_feed_entries(body), None
+    import xml.sax
+
     import feedparser
 
     parsed = feedparser.parse(body, response_headers={"content-location": url})
     if parsed.bozo and not parsed.entries:
         raise FeedError(f"feed could not be read: {parsed.get('bozo_exception')}")
+    problem = None
+    if parsed.bozo and isinstance(parsed.get("bozo_exception"), xml.sax.SAXException):
+        problem = f"feed XML is malformed ({parsed.get('bozo_exception')})"
     entries = []
     for e in parsed.entries:
         link = e.get("link") or next((l.get("href") for l in e.get("links", []) if l.get("href")), None)
@@ -112,7 +124,7 @@ def feed_entries(body: bytes, url: str) -> list[tuple[str, dict]]:
             "author": e.get("author"),
             "language": (parsed.feed.get("language") or None),
         }))
-    return entries
+    return entries, problem
 
 
 def _json_feed_entries(body: bytes) -> list[tuple[str, dict]]:

@@ -126,7 +126,8 @@ def render_stats(s: dict, fmt: str = "table") -> str:
         lines.append(f"  {d['day']}  {d['articles']:>6}  {bar}".rstrip())
     lines += ["", "Last crawl per source:"]
     lines += _table(s["last_crawls"], [("source", "source"), ("crawl_id", "crawl"), ("started", "started"),
-                                       ("status", "status"), ("articles_new", "new"), ("errors", "errors")])
+                                       ("status", "status"), ("articles_new", "new"), ("errors", "errors"),
+                                       ("error_reasons", "error reasons (fetch_errors table)")])
     lines += ["", f"Silent sources (nothing new for {s['silent_after']}):"]
     lines += _table(s["silent"], [("source", "source"), ("newest", "newest article"), ("last_crawl", "last crawl"),
                                   ("reason", "why")])

@@ -417,10 +417,13 @@ def _last_crawls(conn: sqlite3.Connection) -> dict[str, dict]:
                          "FROM crawls WHERE id = ?", [crawl_id]).fetchone()
         errors = conn.execute("SELECT count(*) FROM fetch_errors WHERE source = ? AND crawl_id = ?",
                               [source, crawl_id]).fetchone()[0]
+        reasons = conn.execute("SELECT reason, count(*) AS n FROM fetch_errors WHERE source = ? AND crawl_id = ? "
+                               "GROUP BY reason ORDER BY n DESC, reason", [source, crawl_id]).fetchall()
         new = conn.execute("SELECT count(*) FROM articles WHERE source = ? AND crawl_id = ?",
                            [source, crawl_id]).fetchone()[0]
         out[source] = {"source": source, "crawl_id": crawl_id, "started": c["started"], "finished": c["finished"],
-                       "status": c["status"], "errors": errors, "articles_new": new}
+                       "status": c["status"], "errors": errors, "articles_new": new,
+                       "error_reasons": ", ".join(f"{r} {n}" for r, n in reasons)}
     return out
 
 

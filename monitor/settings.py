@@ -41,6 +41,13 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "monitor.extensions.CrawlProgress": 500,
 }
+# monitor/middlewares.py (docs/reliability.md): Retry-After and back-off around RetryMiddleware (550),
+# bodies mislabelled as compressed (before HttpCompression, 590), redirect loops (before Redirect, 600)
+DOWNLOADER_MIDDLEWARES = {
+    "monitor.middlewares.RetryPolicyMiddleware": 560,
+    "monitor.middlewares.MislabelledEncodingMiddleware": 595,
+    "monitor.middlewares.RedirectGuardMiddleware": 610,
+}
 # monitor.distributed.RedisAddon: does nothing unless MONITOR_REDIS_URL is set (then: scrapy-redis + Redis items)
 ADDONS = {
     "monitor.distributed.RedisAddon": 0,
@@ -59,6 +66,7 @@ MONITOR_MAX_SECTION_PAGES = 5             # most pagination pages followed per s
 MONITOR_MAX_FEED_ENTRIES = 2000           # most entries read from one feed
 MONITOR_MAX_SITEMAP_URLS = 50000          # most URLs read from one sitemap file
 MONITOR_MAX_SITEMAP_DEPTH = 3             # sitemap index nesting followed
+MONITOR_SITEMAP_MAX_BYTES = 50 * 1024 * 1024  # sitemaps are parsed while they download and cut after this many bytes of XML (gzip: uncompressed); replaces DOWNLOAD_MAXSIZE for sitemaps
 MONITOR_SITEMAP_MAX_AGE_DAYS = 0          # skip sitemap entries whose lastmod is older (0 = keep all)
 MONITOR_EXTRACT_MAX_BYTES = 2_000_000     # pages larger than this are recorded as too_large, not extracted
 MONITOR_EXTRACT_TIMEOUT = 20              # seconds one extraction may take before it is recorded as an error
@@ -70,6 +78,9 @@ MONITOR_MIN_TEXT_CHARS = 250              # shorter main text is rejected as too
 MONITOR_BATCH_SIZE = 50                   # articles written per SQLite transaction
 MONITOR_BATCH_SECONDS = 5.0               # ... or after this many seconds, whichever comes first
 MONITOR_ALLOWED_DOMAINS = ""              # extra comma-separated domains a source may follow links to
+MONITOR_RETRY_AFTER_MAX = 120.0           # most seconds a 429/503 Retry-After is waited for (the host is paused); longer: not retried, recorded as rate_limited
+MONITOR_RETRY_BACKOFF = 2.0               # seconds before the first retry of a 5xx answer, timeout or broken connection; doubles per retry (0 = retry at once)
+MONITOR_RETRY_BACKOFF_MAX = 60.0          # longest back-off before a retry, in seconds
 MONITOR_PROGRESS_INTERVAL = 10.0          # seconds between progress lines
 MONITOR_CHECK_TIMEOUT = 15.0              # `monitor sources check`: seconds per HTTP request (also --timeout)
 MONITOR_CHECK_CONCURRENCY = 6             # `monitor sources check`: sources checked at the same time (also --concurrency)

@@ -19,8 +19,9 @@ from scrapy.linkextractors import LinkExtractor
 
 from monitor.discovery import (  # noqa: F401  (pure helpers, shared with `monitor sources check`)
     NAVIGATION_RE, NEVER_ARTICLE_RE, PAGINATION_RE, FeedError, alternate_feeds, feed_entries, iter_sitemap,
-    looks_like_navigation, never_article, robots_sitemaps)
+    looks_like_navigation, never_article, read_feed, robots_sitemaps)
 from monitor.items import fetch_error_item, fetch_state_item, page_item, url_alias_item
+from monitor.sitemapstream import SitemapStream
 from monitor.sources import Source
 from monitor.urls import url_keys
 
@@ -65,7 +66,43 @@ class NewsSpider(scrapy.Spider):
         spider.known_urls = None  # set by StoragePipeline.open_spider: callable(list[str]) -> set[str]
         spider.known_articles = None  # ... callable(list[str]) -> {url: (article_id, fetched_at)}
         spider.fetch_state_for = None  # ... callable(url) -> {"etag", "last_modified", ...} | None
+        # reliability (docs/reliability.md): sitemaps parsed while they download, pages cut at DOWNLOAD_MAXSIZE
+        spider.sitemap_max_bytes = s.getint("MONITOR_SITEMAP_MAX_BYTES")
+        spider.page_maxsize = s.getint("DOWNLOAD_MAXSIZE")
+        spider.sitemap_streams = {}   # Request -> SitemapStream of its download in progress
+        from scrapy import signals
+
+        crawler.signals.connect(spider._on_headers, signal=signals.headers_received)
+        crawler.signals.connect(spider._on_bytes, signal=signals.bytes_received)
         return spider
+
+    def _on_headers(self, headers, body_length, request, spider):
+        """A download starts: a fresh sitemap parser, or a fresh byte count for the size guard."""
+        if request.meta.get("role") == "sitemap":
+            self.sitemap_streams[request] = SitemapStream(max_bytes=self.sitemap_max_bytes,
+                                                          max_urls=self.max_sitemap_urls)
+            if headers.get(b"Content-Encoding"):   # HttpCompressionMiddleware inflates the body again: bound it
+                request.meta["download_maxsize"] = self.sitemap_max_bytes
+        else:
+            request.meta["received_bytes"] = 0
+
+    def _on_bytes(self, data, request, spider):
+        """Each received chunk: fed to the sitemap parser (stopped at its caps), or counted against
+        DOWNLOAD_MAXSIZE so an oversized page ends as a recorded ``too_large`` (Scrapy would only log it)."""
+        from scrapy.exceptions import StopDownload
+
+        stream = self.sitemap_streams.get(request)
+        if stream is not None:
+            if stream.feed(data):
+                raise StopDownload(fail=False)
+            return
+        limit = request.meta.get("download_maxsize", self.page_maxsize)
+        if limit:
+            received = request.meta.get("received_bytes", 0) + len(data)
+            request.meta["received_bytes"] = received
+            if received > limit:
+                request.meta["too_large"] = received
+                raise StopDownload(fail=True)
 
     # ------------------------------------------------------------------ start
     async def start(self):
@@ -86,6 +123,9 @@ class NewsSpider(scrapy.Spider):
 
     def _request(self, url, callback, *, role, priority=0, cb_kwargs=None, **meta):
         meta["role"] = role
+        if role == "sitemap":   # bounded by MONITOR_SITEMAP_MAX_BYTES while streaming (_on_bytes), not cancelled
+            meta.setdefault("download_maxsize", 0)
+            meta.setdefault("download_warnsize", 0)
         headers = None
         if role in self.CONDITIONAL_ROLES:
             meta.setdefault("handle_httpstatus_list", [304])
@@ -193,11 +233,14 @@ class NewsSpider(scrapy.Spider):
             return
         self.counts["feeds"] += 1
         try:
-            entries = feed_entries(response.body, response.url)
+            entries, problem = read_feed(response.body, response.url)
         except FeedError as exc:
             yield fetch_error_item(source=self.name, url=response.url, reason="bad_feed",
                                    http_status=response.status, detail=str(exc))
             return
+        if problem:   # take what could be read, record the rest
+            yield fetch_error_item(source=self.name, url=response.url, reason="bad_feed", http_status=response.status,
+                                   detail=f"{problem}; {len(entries)} entries read from it, the rest is lost")
         if len(entries) > self.max_feed_entries:
             self.crawler.stats.inc_value("monitor/feed_entries_truncated", len(entries) - self.max_feed_entries)
             entries = entries[: self.max_feed_entries]
@@ -212,56 +255,45 @@ class NewsSpider(scrapy.Spider):
     # ------------------------------------------------------------------ sitemaps
     def parse_sitemap(self, response: Response):
         if self._not_modified(response):
+            self.sitemap_streams.pop(response.request, None)
             return
         self.counts["sitemaps"] += 1
-        body = self._sitemap_body(response)
-        if body is None:
+        # parsed while it downloaded (_on_bytes); a response that did not stream (cache) is parsed here
+        stream = self.sitemap_streams.pop(response.request, None) or SitemapStream.read(
+            response.body, max_bytes=self.sitemap_max_bytes, max_urls=self.max_sitemap_urls)
+        stream.close()
+        is_index = yield from self._sitemap_entries(stream, response.url, response.meta.get("sitemap_depth", 0))
+        if stream.error:
             yield fetch_error_item(source=self.name, url=response.url, reason="bad_sitemap",
-                                   http_status=response.status, detail="gzip file could not be decompressed")
-            return
-        depth = response.meta.get("sitemap_depth", 0)
-        count = 0
+                                   http_status=response.status, detail=f"sitemap: {stream.problem}")
+        elif stream.stopped == "max_bytes":
+            yield fetch_error_item(source=self.name, url=response.url, reason="too_large",
+                                   http_status=response.status, detail=f"sitemap: {stream.problem}")
+        elif not is_index and stream.stopped is None:   # an index is always read in full: its children may change
+            yield from self._fetch_state(response)
+
+    def _sitemap_entries(self, stream: SitemapStream, base_url: str, depth: int):
+        """Requests for the entries a sitemap stream read; returns whether it was a sitemap index."""
         is_index = False
-        from lxml import etree
-
-        try:
-            for kind, loc, lastmod, news in iter_sitemap(body):
-                count += 1
-                if count > self.max_sitemap_urls:
-                    self.crawler.stats.inc_value("monitor/sitemap_urls_truncated")
-                    break
-                url = response.urljoin(loc)
-                if not self._on_site(url):
-                    self.crawler.stats.inc_value("monitor/offsite_links_skipped")
-                    continue
-                if kind == "sitemap":
-                    is_index = True
-                    if depth < self.max_sitemap_depth:
-                        yield self._request(url, self.parse_sitemap, role="sitemap", sitemap_depth=depth + 1)
-                    continue
-                if self._too_old(news.get("published") or lastmod):
-                    continue
-                hints = {k: v for k, v in news.items() if v}
-                if lastmod:
-                    hints["lastmod"] = lastmod
-                yield from self._candidate(url, via="sitemap", hints=hints)
-            if not is_index:   # an index is always read in full: its children may change without it
-                yield from self._fetch_state(response)
-        except etree.XMLSyntaxError as exc:
-            yield fetch_error_item(source=self.name, url=response.url, reason="bad_sitemap",
-                                   http_status=response.status,
-                                   detail=f"sitemap XML is malformed after {count} entries: {exc}")
-
-    def _sitemap_body(self, response: Response) -> bytes | None:
-        body = response.body
-        if body[:2] == b"\x1f\x8b":
-            from scrapy.utils.gz import gunzip
-
-            try:
-                return gunzip(body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
-            except Exception:  # noqa: BLE001 - any decompression failure is the same problem for the user
-                return None
-        return body
+        if stream.stopped == "max_urls":
+            self.crawler.stats.inc_value("monitor/sitemap_urls_truncated")
+        for kind, loc, lastmod, news in stream.entries:
+            url = urljoin(base_url, loc)
+            if not self._on_site(url):
+                self.crawler.stats.inc_value("monitor/offsite_links_skipped")
+                continue
+            if kind == "sitemap":
+                is_index = True
+                if depth < self.max_sitemap_depth:
+                    yield self._request(url, self.parse_sitemap, role="sitemap", sitemap_depth=depth + 1)
+                continue
+            if self._too_old(news.get("published") or lastmod):
+                continue
+            hints = {k: v for k, v in news.items() if v}
+            if lastmod:
+                hints["lastmod"] = lastmod
+            yield from self._candidate(url, via="sitemap", hints=hints)
+        return is_index
 
     def _too_old(self, date_text: str | None) -> bool:
         if not self.sitemap_max_age or not date_text:
@@ -347,13 +379,22 @@ class NewsSpider(scrapy.Spider):
         response = getattr(failure.value, "response", None)
         status = response.status if response is not None else None
         reason, detail = describe_failure(failure, role)
+        if role == "sitemap":   # a sitemap that broke off mid-download: use the entries read before
+            stream = self.sitemap_streams.pop(request, None)
+            if stream is not None and stream.entries and (status is None or 200 <= status < 300):
+                stream.close()
+                yield from self._sitemap_entries(stream, request.url, request.meta.get("sitemap_depth", 0))
+                detail += f" ({len(stream.entries)} entries read before, followed)"
         if role == "robots" and status == 404:
             return  # no robots.txt is normal
         if reason == "robots_disallowed" and (role == "listing" or request.cb_kwargs.get("via") == "link"):
             self.crawler.stats.inc_value("monitor/robots_disallowed_links")
             return  # a link the site asks us not to follow: obeyed, nothing for the user to fix
-        yield fetch_error_item(source=self.name, url=request.url, reason=reason, http_status=status,
-                               detail=detail)
+        chain = request.meta.get("redirect_urls") or []
+        if chain and reason not in ("redirect_loop", "too_many_redirects"):   # record the URL the feed/sitemap gave
+            detail += f" (reached through redirects from {chain[0]}; last URL {request.url})"
+        yield fetch_error_item(source=self.name, url=chain[0] if chain else request.url, reason=reason,
+                               http_status=status, detail=detail)
 
 
 def _utc(text: str | None) -> datetime | None:
@@ -374,28 +415,65 @@ def is_newer(lastmod: str | None, fetched_at: str | None) -> bool:
 
 def describe_failure(failure, role: str) -> tuple[str, str]:
     """Turn a Twisted failure into (reason, detail a person can act on)."""
+    import zlib
+
+    from scrapy import exceptions as sx
     from scrapy.spidermiddlewares.httperror import HttpError
     from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TimeoutError, TCPTimedOutError
 
+    from monitor.middlewares import RedirectLoop
+
     value = failure.value
+    request = getattr(failure, "request", None)
+    meta = request.meta if request is not None else {}
     what = {"feed": "feed", "sitemap": "sitemap", "robots": "robots.txt", "home": "home page",
             "section": "section page", "listing": "listing page", "article": "article page"}.get(role, "page")
+    retried = meta.get("retry_times", 0)
+    tries = f" (tried {retried + 1} times)" if retried else ""
     if isinstance(value, HttpError):
         status = value.response.status
         reason = {404: "not_found", 410: "gone", 403: "forbidden", 429: "rate_limited"}.get(
             status, "server_error" if status >= 500 else "http_error")
-        return reason, f"{what} answered HTTP {status}"
-    if isinstance(value, DNSLookupError):
-        return "dns_error", f"{what}: the host name could not be resolved (check the URL or your network)"
-    if isinstance(value, (TimeoutError, TCPTimedOutError)):
-        return "timeout", f"{what}: no answer within DOWNLOAD_TIMEOUT (the site is slow or down)"
-    if isinstance(value, ConnectionRefusedError):
-        return "connection_refused", f"{what}: connection refused (the site is down or blocks us)"
+        detail = f"{what} answered HTTP {status}{tries}"
+        wait = meta.get("retry_after")
+        if status in (429, 503) and wait is not None and meta.get("dont_retry"):
+            detail += (f"; it asked to wait {wait:.0f} s (Retry-After), more than MONITOR_RETRY_AFTER_MAX, so it is "
+                       "not retried in this crawl")
+        elif status == 429:
+            detail += "; the site limits our rate: raise DOWNLOAD_DELAY or lower CONCURRENT_REQUESTS_PER_DOMAIN"
+        elif status in (404, 410):
+            detail += "; the page is gone (not retried)"
+        return reason, detail
+    if meta.get("too_large") or (isinstance(value, sx.DownloadCancelledError) and "max size" in str(value)):
+        size = meta.get("too_large")
+        got = f" ({size:,} bytes received when it was cut)" if size else ""
+        return "too_large", (f"{what}: larger than DOWNLOAD_MAXSIZE{got}; skipped (raise DOWNLOAD_MAXSIZE only for "
+                             "sites known to need it)")
+    if isinstance(value, (DNSLookupError, sx.CannotResolveHostError)):
+        return "dns_error", f"{what}: the host name could not be resolved (check the URL or your network){tries}"
+    if isinstance(value, (TimeoutError, TCPTimedOutError, sx.DownloadTimeoutError)):
+        return "timeout", f"{what}: no answer within DOWNLOAD_TIMEOUT (the site is slow or down){tries}"
+    if isinstance(value, (ConnectionRefusedError, sx.DownloadConnectionRefusedError)):
+        return "connection_refused", f"{what}: connection refused (the site is down or blocks us){tries}"
+    if isinstance(value, RedirectLoop):
+        return "redirect_loop", f"{what}: {value} (the site redirects in a circle; check the URL)"
     name = type(value).__name__
-    if name == "IgnoreRequest" and "robots" in str(value).lower():
-        return "robots_disallowed", f"{what}: robots.txt forbids it"
-    if name in ("ResponseFailed", "ResponseNeverReceived", "ConnectionLost", "PotentialDataLoss"):
-        return "connection_lost", f"{what}: the connection closed before the whole page arrived"
+    if isinstance(value, sx.IgnoreRequest):
+        text = str(value)
+        if "robots" in text.lower():
+            return "robots_disallowed", f"{what}: robots.txt forbids it"
+        if "max redirections" in text:
+            hops = len(meta.get("redirect_urls") or ())
+            return "too_many_redirects", (f"{what}: more than REDIRECT_MAX_TIMES redirects ({hops} followed, "
+                                          f"last {request.url if request is not None else '?'})")
+        if "DOWNLOAD_MAXSIZE" in text:
+            return "too_large", f"{what}: larger than DOWNLOAD_MAXSIZE once decompressed; skipped"
+    if isinstance(value, (sx.ResponseDataLossError, sx.DownloadFailedError)) or name in (
+            "ResponseFailed", "ResponseNeverReceived", "ConnectionLost", "ConnectionDone", "PotentialDataLoss"):
+        return "connection_lost", f"{what}: the connection closed before the whole page arrived{tries}"
+    if isinstance(value, (zlib.error, EOFError)) or name in ("BadGzipFile", "DecompressionError"):
+        return "bad_encoding", (f"{what}: the server says the body is compressed (Content-Encoding) but it cannot "
+                                f"be decompressed: {value}")
     if "maxsize" in str(value).lower() or "cancelled" in str(value).lower():
         return "too_large", f"{what}: larger than DOWNLOAD_MAXSIZE"
     return "fetch_failed", f"{what}: {name}: {value}"
