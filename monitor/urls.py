@@ -195,7 +195,7 @@ def _fallback(s: str) -> str:
     scheme, _, rest = s.partition(":")
     base, q, query = rest.partition("?")
     query = _clean_query(query)
-    return f"{scheme.lower()}:{base}" + (f"?{query}" if query else "")
+    return (f"{scheme.lower()}:{base}" + (f"?{query}" if query else "")).strip()
 
 
 # --------------------------------------------------------------------------- sites

@@ -55,6 +55,17 @@ def test_non_http_input_returned_stripped(text):
     assert canonicalize(text) == text.strip()
 
 
+@pytest.mark.parametrize("url", [
+    "http://example.com:99999/?outputType= &utm_source=amp",      # bad port: string-level fallback
+    "http://example.com:abc/x?fbclid=1#frag",
+    "http://[broken/x?utm_source=a&id=1",
+])
+def test_unparseable_authority_still_cleaned_and_idempotent(url):
+    out = canonicalize(url)
+    assert canonicalize(out) == out
+    assert "utm_" not in out and "fbclid" not in out and "#" not in out
+
+
 def test_canonicalize_rejects_non_str():
     with pytest.raises(TypeError):
         canonicalize(None)  # type: ignore[arg-type]
