@@ -66,7 +66,12 @@ class ExtractionPipeline:
             return item
         if self.pool is None:   # used without open_spider (e.g. a unit test)
             self.open_spider()
-        outcome = await self.pool.extract(item, self.config)
+        size = len(item.get("body") or b"")
+        if size > self.max_bytes:   # rejected here: a huge body is never copied to a worker
+            outcome = ("rejected", Rejection(RejectReason.TOO_LARGE, f"page is {size:,} bytes, above "
+                                             f"MONITOR_EXTRACT_MAX_BYTES={self.max_bytes:,}; not extracted"))
+        else:
+            outcome = await self.pool.extract(item, self.config)
         stats = self.crawler.stats
         if outcome[0] == "article":
             if item.get("known_article_id"):   # an intended re-fetch of a stored article (incremental crawls)
@@ -123,6 +128,7 @@ class StoragePipeline:
         entry = self._writers.get(self.db_path)
         if entry is None:
             entry = self._writers[self.db_path] = [Storage.open(self.db_path), 0]
+            self._set_topics(entry[0])
         entry[1] += 1
         self.storage = entry[0]
         spider = self.crawler.spider
@@ -140,6 +146,15 @@ class StoragePipeline:
 
         self.loop = task.LoopingCall(self._flush_if_due)
         self.loop.start(max(self.batch_seconds, 0.5), now=False)
+
+    def _set_topics(self, storage) -> None:
+        """Tag articles written by this crawl (new ones, and re-fetched ones that changed) with the topics
+        of MONITOR_TOPICS (empty: the bundled file); ``run_crawl`` validated the file before starting."""
+        try:
+            from monitor.topics import load_topics
+        except ImportError:  # topics support not installed in this build
+            return
+        storage.set_topics(load_topics(self.crawler.settings.get("MONITOR_TOPICS") or None))
 
     def close_spider(self):
         if self.loop is not None and self.loop.running:
