@@ -1,0 +1,108 @@
+"""Regenerate the parts of README.md that the code already knows, so they cannot drift.
+
+Sections between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` markers are rewritten:
+
+- ``commands``: every ``monitor`` command's ``--help``, straight from the click definitions;
+- ``settings``: the ``MONITOR_*`` table from ``monitor/settings.py`` (default and one-line comment);
+- ``schema``: the SQL of a freshly migrated database.
+
+``python tools/gen_readme.py`` rewrites README.md; ``--check`` exits 1 when it is out of date (a test runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+README = ROOT / "README.md"
+
+
+def _walk(cmd, path):
+    import click
+
+    yield path, cmd
+    if isinstance(cmd, click.Group):
+        for name in sorted(cmd.commands):
+            yield from _walk(cmd.commands[name], [*path, name])
+
+
+def commands_section() -> str:
+    import click
+
+    from monitor.cli import cli
+
+    out = []
+    for path, cmd in _walk(cli, ["monitor"]):
+        if len(path) == 1:
+            continue
+        ctx = click.Context(cmd, info_name=" ".join(path), terminal_width=100, max_content_width=100)
+        text = cmd.get_help(ctx)
+        out.append(f"### `{' '.join(path)}`\n\n```text\n{text.rstrip()}\n```\n")
+    return "\n".join(out)
+
+
+SETTING_RE = re.compile(r"^(MONITOR_[A-Z0-9_]+)\s*=\s*(.+?)\s*#\s*(.+)$")
+
+
+def settings_section() -> str:
+    rows = ["| setting | default | what it does |", "|---|---|---|"]
+    for line in (ROOT / "monitor" / "settings.py").read_text(encoding="utf-8").splitlines():
+        m = SETTING_RE.match(line)
+        if m:
+            name, default, comment = m.groups()
+            comment = comment.replace("|", "\\|")
+            rows.append(f"| `{name}` | `{default}` | {comment} |")
+    return "\n".join(rows) + "\n"
+
+
+def schema_section() -> str:
+    from monitor.storage import Storage
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Storage.open(Path(tmp) / "schema.db")
+        try:
+            rows = store.db.execute(
+                "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+                "AND name NOT LIKE '%_fts_%' AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY "
+                "CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, name").fetchall()
+        finally:
+            store.close()
+    parts = [sql.strip() + ";" for _type, _name, sql in rows]
+    return "```sql\n" + "\n\n".join(parts) + "\n```\n"
+
+
+SECTIONS = {"commands": commands_section, "settings": settings_section, "schema": schema_section}
+
+
+def render(text: str) -> str:
+    for name, fn in SECTIONS.items():
+        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
+        if not pattern.search(text):
+            raise SystemExit(f"README.md has no <!-- BEGIN {name} --> ... <!-- END {name} --> markers")
+        body = fn()
+        text = pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is out of date")
+    args = parser.parse_args()
+    current = README.read_text(encoding="utf-8")
+    new = render(current)
+    if args.check:
+        if new != current:
+            print("README.md is out of date: run python tools/gen_readme.py", file=sys.stderr)
+            return 1
+        return 0
+    README.write_text(new, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
