@@ -31,6 +31,8 @@ class NewsSpider(scrapy.Spider):
 
     name = None  # set per source
     source: Source | None = None
+    refresh = False
+    max_refetches = 200   # MONITOR_MAX_REFETCHES (from_crawler)
 
     @classmethod
     def for_source(cls, source: Source) -> type["NewsSpider"]:
@@ -45,6 +47,8 @@ class NewsSpider(scrapy.Spider):
         self.link_requests = 0
         self.counts = {"feeds": 0, "sitemaps": 0, "candidates": 0, "skipped_known": 0}
         self.seen_candidates: set[str] = set()
+        self.skipped_known: set[str] = set()   # canonical URLs of stored articles skipped in this crawl
+        self.lastmod_refetches = 0
         # domain filtering is done by _on_site (hostname based: LinkExtractor's allow_domains trips on ports)
         self.link_extractor = LinkExtractor(unique=True)
 
@@ -60,6 +64,7 @@ class NewsSpider(scrapy.Spider):
         spider.max_sitemap_depth = s.getint("MONITOR_MAX_SITEMAP_DEPTH")
         spider.sitemap_max_age = s.getint("MONITOR_SITEMAP_MAX_AGE_DAYS")
         spider.refresh = s.getbool("MONITOR_REFRESH")
+        spider.max_refetches = s.getint("MONITOR_MAX_REFETCHES")
         extra = [d.strip().lower() for d in s.get("MONITOR_ALLOWED_DOMAINS", "").split(",") if d.strip()]
         if extra:
             spider.allowed_domains = list(dict.fromkeys([*spider.allowed_domains, *extra]))
@@ -316,27 +321,36 @@ class NewsSpider(scrapy.Spider):
         in ``article_urls`` (a ``url_alias`` item).  A stored article is requested again with ``--refresh``,
         or when its sitemap ``lastmod`` is newer than its ``fetched_at``.
         """
-        if url in self.seen_candidates:
-            return
         keys = url_keys(url) or [url]
-        seen_variant = any(k in self.seen_candidates for k in keys)
-        self.seen_candidates.update([url, *keys])
-        if seen_variant:   # another variant (same canonical URL) of a candidate of this crawl
-            self.crawler.stats.inc_value("monitor/variants_skipped")
-            yield url_alias_item(source=self.name, url=url, keys=keys)
-            return
-        if never_article(url):
-            self.crawler.stats.inc_value("monitor/non_article_skipped")
-            return
-        known = self.known_urls([url]) if self.known_urls is not None else None
-        if known:
-            refetch = self._refetch(url, hints or {})
+        if url in self.seen_candidates or any(k in self.seen_candidates for k in keys):
+            refetch = None
+            if (hints or {}).get("lastmod") and keys[0] in self.skipped_known:
+                # skipped as stored when met without a lastmod (in a feed); this sitemap entry may say more
+                refetch = self._refetch(url, hints)
             if refetch is None:
+                if url not in self.seen_candidates:   # another variant (same canonical URL) of a candidate
+                    self.seen_candidates.add(url)
+                    self.crawler.stats.inc_value("monitor/variants_skipped")
+                    yield url_alias_item(source=self.name, url=url, keys=keys)
+                return
+            self.skipped_known.discard(keys[0])
+            self.counts["skipped_known"] -= 1
+            self.crawler.stats.inc_value("monitor/skipped_known", -1)
+        else:
+            self.seen_candidates.update([url, *keys])
+            if never_article(url):
+                self.crawler.stats.inc_value("monitor/non_article_skipped")
+                return
+            known = self.known_urls([url]) if self.known_urls is not None else None
+            refetch = self._refetch(url, hints or {}) if known else None
+            if known and refetch is None:
                 self.counts["skipped_known"] += 1
                 self.crawler.stats.inc_value("monitor/skipped_known")
+                self.skipped_known.add(keys[0])
                 if url not in known:   # a new variant (tracking parameters, AMP, www.) of a stored article
                     yield url_alias_item(source=self.name, url=url, keys=keys)
                 return
+        if refetch is not None:
             meta["known_article_id"], why = refetch
             self.crawler.stats.inc_value(f"monitor/refetch/{why}")
         self.counts["candidates"] += 1
@@ -356,6 +370,12 @@ class NewsSpider(scrapy.Spider):
         if self.refresh:
             return article_id, "refresh"
         if is_newer(lastmod, fetched_at):
+            if self.max_refetches and self.lastmod_refetches >= self.max_refetches:
+                # a sitemap stamping every entry with the time it was generated would have every stored
+                # article fetched on every crawl: bounded by MONITOR_MAX_REFETCHES
+                self.crawler.stats.inc_value("monitor/refetch/lastmod_over_budget")
+                return None
+            self.lastmod_refetches += 1
             return article_id, "lastmod"
         return None
 

@@ -43,6 +43,67 @@ def test_is_newer():
     assert not is_newer("2026-03-02T10:00:00Z", None)
 
 
+STORED = {"https://news.example/2026/03/01/a/": (1, "2026-03-01T10:00:00+00:00"),
+          "https://news.example/2026/03/01/b/": (2, "2026-03-01T10:00:00+00:00")}
+A, B = STORED
+
+
+def _unit_spider(**settings):
+    """A spider wired to a fake store (no crawl): what _candidate decides for each entry."""
+    from scrapy.utils.test import get_crawler
+
+    from monitor.sources import Source
+    from monitor.spider import NewsSpider
+    from monitor.urls import url_keys
+
+    cls = NewsSpider.for_source(Source(name="unit", url="https://news.example/"))
+    spider = cls.from_crawler(get_crawler(cls, settings))
+    spider.known_urls = lambda urls: {k for u in urls for k in [u, *url_keys(u)] if k in STORED}
+    spider.known_articles = lambda urls: {u: STORED[k] for u in urls for k in [u, *url_keys(u)] if k in STORED}
+    return spider
+
+
+def _decide(spider, url, **hints):
+    out = list(spider._candidate(url, via="sitemap" if hints else "feed", hints=hints))
+    return [("request", o.url, o.meta.get("known_article_id")) if hasattr(o, "meta") else (o["kind"], o["url"])
+            for o in out]
+
+
+def test_known_article_is_refetched_when_a_later_entry_has_a_newer_lastmod():
+    spider = _unit_spider()
+    assert _decide(spider, A) == []                                    # the feed: stored, skipped
+    assert _decide(spider, A, lastmod="2026-03-01T09:00:00Z") == []    # sitemap: not changed since
+    assert _decide(spider, A, lastmod="2026-03-02") == [("request", A, 1)]
+    assert _decide(spider, A, lastmod="2026-03-03") == []              # requested once
+    stats = spider.crawler.stats
+    assert stats.get_value("monitor/skipped_known") == 0 and stats.get_value("monitor/refetch/lastmod") == 1
+    spider = _unit_spider()                                            # the other order
+    assert _decide(spider, A, lastmod="2026-03-02T00:00:00+00:00") == [("request", A, 1)]
+    assert _decide(spider, A) == []
+
+
+def test_variants_of_known_or_scheduled_articles_are_aliases_not_requests():
+    spider = _unit_spider()
+    assert _decide(spider, A + "?utm_source=x&fbclid=1") == [("url_alias", A + "?utm_source=x&fbclid=1")]
+    assert _decide(spider, A + "amp/") == [("url_alias", A + "amp/")]
+    new = "https://news.example/2026/03/02/c/"
+    assert _decide(spider, new + "?utm_medium=rss") == [("request", new + "?utm_medium=rss", None)]
+    assert _decide(spider, new) == []              # its canonical form: recorded with the fetched page
+    assert _decide(spider, new + "amp/") == [("url_alias", new + "amp/")]
+    assert _decide(spider, new + "amp/") == []
+    assert spider.crawler.stats.get_value("monitor/skipped_known") == 1
+
+
+def test_refresh_and_refetch_budget():
+    spider = _unit_spider(MONITOR_REFRESH=True)
+    assert _decide(spider, A) == [("request", A, 1)]
+    assert _decide(spider, B, lastmod="2020-01-01") == [("request", B, 2)]
+    spider = _unit_spider(MONITOR_MAX_REFETCHES=1)
+    assert _decide(spider, A, lastmod="2026-03-02") == [("request", A, 1)]
+    assert _decide(spider, B, lastmod="2026-03-02") == []             # over the budget: stays stored
+    assert spider.crawler.stats.get_value("monitor/refetch/lastmod_over_budget") == 1
+
+
 @pytest.mark.slow
 def test_second_and_third_crawl_are_incremental(tmp_path):
     db = tmp_path / "m.db"
@@ -113,9 +174,9 @@ def _edit_article(server, site, article, *, lead: str, extra_paragraph: str):
 def test_lastmod_and_refresh_refetch_and_keep_versions(tmp_path):
     db = tmp_path / "m.db"
     with FixtureServer(Site()) as server:
-        site = build_news_site(server.url, n_articles=3, with_feed=None, with_sitemap="urlset", sections=False)
+        site = build_news_site(server.url, n_articles=3, with_feed="rss2", with_sitemap="urlset", sections=False)
         server.site.update(site)
-        sources = write_sources(tmp_path / "s.toml", [site.source("upd", declare_sitemaps=True)])
+        sources = write_sources(tmp_path / "s.toml", [site.source("upd", declare_feeds=True, declare_sitemaps=True)])
         _crawl(sources, db)
         before = {r["url"]: r for r in rows(db, "SELECT * FROM articles")}
         assert set(before) == {a.url for a in site.articles}
@@ -136,9 +197,14 @@ def test_lastmod_and_refresh_refetch_and_keep_versions(tmp_path):
         entries = [(x.url, lastmod_a if x is a else x.published) for x in site.articles]
         server.site["/sitemap.xml"] = page_resource(syndication.urlset(entries), datetime.fromisoformat(lastmod_a),
                                                     XML)
+        # the feed (no lastmod) is read in full too: whichever of feed and sitemap comes first, a is fetched
+        feed = site.resources["/feed/"]
+        server.site["/feed/"] = page_resource(feed.body.decode() + "\n", feed.last_modified + timedelta(hours=1),
+                                              feed.content_type)
         server.clear_log()
         second = _crawl(sources, db)
         requested = [r.url_path for r in server.requests]
+        assert [r.status for r in server.requests if r.path == "/feed/"] == [200]
         assert requested.count(a.path) == 1
         assert b.path not in requested and c.path not in requested
         after = {r["url"]: r for r in rows(db, "SELECT * FROM articles")}
