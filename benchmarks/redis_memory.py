@@ -3,7 +3,7 @@
 - fingerprints: N request fingerprints added to one set exactly as scrapy-redis's ``RFPDupeFilter`` does
   (``SADD key sha1-hex``), default N = 1,000,000;
 - queue: M queued article requests (scrapy-redis priority queue: pickled ``Request.to_dict`` in a sorted set);
-- known URLs: M article URLs in ``{prefix}:known``.
+- known URLs: M article URLs in the ``{prefix}:known`` hash (URL -> "ARTICLE_ID FETCHED_AT").
 
 Usage: ``python benchmarks/redis_memory.py [--fingerprints N] [--requests M]`` (needs ``redis-server``).
 """
@@ -70,7 +70,8 @@ def main(argv=None) -> int:
 
         base = used(r)
         for i in range(args.requests):
-            pipe.sadd("bench:known", f"https://news.example.kz/2026/01/{i}/story-{i}.html")
+            pipe.hset("bench:known", f"https://news.example.kz/2026/01/{i}/story-{i}.html",
+                      f"{1_000_000 + i} 2026-01-01T00:00:00+00:00")
             if i % 10_000 == 9_999:
                 pipe.execute()
         pipe.execute()

@@ -229,6 +229,7 @@ class RedisScheduler(_RedisSchedulerBase):
         instance.inflight: dict[str, object] = {}   # token -> Request (local view of the in-flight hash)
         instance._seq = 0
         instance._loop = None
+        instance._heart = None
         instance.run_id = None
         from scrapy import signals
 
@@ -281,6 +282,8 @@ class RedisScheduler(_RedisSchedulerBase):
     def close(self, reason):
         if self._loop is not None and self._loop.running:
             self._loop.stop()
+        if getattr(self, "_heart", None) is None:   # open() failed before joining: nothing to leave
+            return
         self._heart.stop()
         self._ack_done()
         back, cleaned = self._leave(
@@ -322,7 +325,12 @@ class RedisScheduler(_RedisSchedulerBase):
             self.inflight.pop(t, None)
         if not data:
             return None
-        request = self.queue._decode_request(data)
+        try:
+            request = self.queue._decode_request(data)
+        except Exception:  # noqa: BLE001 - a request this code cannot rebuild must not circulate forever
+            logger.exception("dropping a queued request that cannot be decoded", extra={"spider": self.spider})
+            self.server.hdel(self.inflight_key, token)
+            return None
         self.inflight[token] = request
         if self.stats:
             self.stats.inc_value("scheduler/dequeued/redis")
@@ -387,9 +395,12 @@ class RedisScheduler(_RedisSchedulerBase):
 class RedisPushPipeline:
     """Replaces StoragePipeline in Redis mode: articles and fetch errors go to ``{prefix}:items`` as JSON.
 
-    Also gives the spider ``known_urls`` from the ``{prefix}:known`` set (URLs of stored articles,
-    filled by workers as they push and by the ingester from the database), so incremental crawls skip
-    stored articles on every machine.
+    Also gives the spider ``known_urls`` and ``known_articles`` from the ``{prefix}:known`` hash (URL ->
+    ``"ARTICLE_ID FETCHED_AT"`` of stored articles, kept by the ingester; ``""`` for URLs a worker pushed and
+    the ingester has not stored yet), so incremental crawls skip stored articles on every machine and
+    ``--refresh`` / a newer sitemap ``lastmod`` re-fetch them as in a local crawl.  ``url_alias`` items (URL
+    variants seen, not fetched) are pushed for the ingester.  Conditional GET (``fetch_state``) is not
+    used in Redis mode: workers read feeds and sitemaps in full.
     """
 
     def __init__(self, crawler):
@@ -411,17 +422,31 @@ class RedisPushPipeline:
         self.items_key = items_key(self.prefix)
         self.known_key = known_key(self.prefix)
         self.crawler.spider.known_urls = self.known_urls
+        self.crawler.spider.known_articles = self.known_articles
 
     def close_spider(self):
         if self.server is not None:
             self.server.close()
 
     def known_urls(self, urls):
-        from monitor.urls import canonicalize
+        from monitor.urls import url_keys
 
-        candidates = list(dict.fromkeys([*urls, *(canonicalize(u) for u in urls)]))
-        flags = self.server.smismember(self.known_key, candidates)
-        return {u for u, hit in zip(candidates, flags) if hit}
+        candidates = list(dict.fromkeys([*urls, *(k for u in urls for k in url_keys(u))]))
+        values = self.server.hmget(self.known_key, candidates)
+        return {u for u, v in zip(candidates, values) if v is not None}
+
+    def known_articles(self, urls) -> dict:
+        """``url -> (article_id, fetched_at)`` of stored articles (as ``StoragePipeline.known_articles``)."""
+        from monitor.urls import url_keys
+
+        out = {}
+        for u in urls:
+            for v in self.server.hmget(self.known_key, [u, *url_keys(u)]):
+                if v:
+                    aid, _, fetched = v.decode().partition(" ")
+                    out[u] = (int(aid), fetched)
+                    break
+        return out
 
     def _scheduler(self):
         return getattr(getattr(self.crawler, "engine", None), "scheduler", None)
@@ -439,12 +464,16 @@ class RedisPushPipeline:
             rec = item["record"]
             pipe = self.server.pipeline(transaction=False)
             pipe.lpush(self.items_key, self._message("article", {"record": record_to_json(rec)}))
-            pipe.sadd(self.known_key, *dict.fromkeys([rec.url, *rec.variants]))
+            for u in dict.fromkeys([rec.url, *rec.variants]):
+                pipe.hsetnx(self.known_key, u, "")     # "pushed": skip it; the ingester adds its id
             pipe.execute()
             self.pushed += 1
             stats.inc_value("monitor/pushed")
             if self.max_articles and self.pushed >= self.max_articles:
                 self._close("max_articles")
+        elif kind == "url_alias":
+            self.server.lpush(self.items_key, self._message("alias", {"url": item["url"],
+                                                                      "keys": list(item.get("keys") or [])}))
         elif kind == "fetch_error":
             err = {k: item.get(k) for k in ("url", "source", "reason", "http_status", "detail")}
             err["at"] = _utcnow()

@@ -157,6 +157,7 @@ class Ingester:
     """The single writer of a distributed crawl: Redis list -> ``Storage.write_batch`` (see module doc)."""
 
     LOCK_TTL = 30
+    MAX_PENDING_ALIASES = 100_000   # URL variants kept waiting for their article (oldest dropped first)
 
     def __init__(self, redis_url: str, db_path, *, prefix: str = DEFAULT_PREFIX, topics_path=None,
                  batch_size: int = 200, echo=print, seed_known: bool = True):
@@ -173,6 +174,7 @@ class Ingester:
         self.echo = echo
         self.storage = Storage.open(db_path)
         self.summary = IngestSummary(db_path=self.storage.path)
+        self.aliases: list[tuple[str, list[str]]] = []
         self._stop = False
         self._lock()
         try:
@@ -225,18 +227,38 @@ class Ingester:
         self.storage.set_topics(load_topics(topics_path))
 
     def _seed_known(self) -> None:
-        """Fill ``{prefix}:known`` from the database once, so workers skip stored articles."""
+        """Fill ``{prefix}:known`` (URL -> "ARTICLE_ID FETCHED_AT") from the database when it does not exist,
+        so workers skip stored articles and can decide re-fetches."""
         key = known_key(self.prefix)
         if self.server.exists(key):
             return
         pipe = self.server.pipeline(transaction=False)
         n = 0
-        for (url,) in self.storage.db.execute("SELECT url FROM article_urls"):
-            pipe.sadd(key, url)
+        for url, aid, fetched in self.storage.db.execute(
+                "SELECT u.url, a.id, a.fetched_at FROM article_urls u JOIN articles a ON a.id = u.article_id"):
+            pipe.hset(key, url, f"{aid} {fetched}")
             n += 1
             if n % 5000 == 0:
                 pipe.execute()
         pipe.execute()
+
+    def _publish_known(self, records, results) -> None:
+        """After a commit: the stored articles' URLs -> "ARTICLE_ID FETCHED_AT" in ``{prefix}:known``."""
+        ids = sorted({r.article_id for r in results if r.article_id})
+        if not ids:
+            return
+        fetched = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            fetched.update(self.storage.db.execute(
+                f"SELECT id, fetched_at FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        mapping = {}
+        for rec, res in zip(records, results):
+            if res.article_id in fetched:
+                for u in (rec.url, *rec.variants):
+                    mapping[u] = f"{res.article_id} {fetched[res.article_id]}"
+        if mapping:
+            self.server.hset(known_key(self.prefix), mapping=mapping)
 
     # ---- main loop
     def run(self, *, until_empty: bool = False, idle_exit: float | None = None, poll: float = 1.0) -> IngestSummary:
@@ -292,6 +314,7 @@ class Ingester:
                 logger.warning("skipping a message that is not JSON: %r", r[:200])
         by_run: dict[str | None, dict] = {}
         events = []
+        written = []   # (records, results) to publish after the commit
         for m in msgs:
             slot = by_run.setdefault(m.get("run"), {"records": [], "errors": [], "sources": {}})
             kind = m.get("type")
@@ -306,6 +329,8 @@ class Ingester:
                                                  at=e.get("at") or _utcnow()))
             elif kind in ("start", "finish"):
                 events.append(m)
+            elif kind == "alias":
+                self.aliases.append((m["url"], m.get("keys") or []))
             slot["sources"].setdefault(m.get("spider"), None)
         st = self.storage
         touched = {}
@@ -319,6 +344,7 @@ class Ingester:
                 state = touched[run] = self._run(run, None, [s for s in slot["sources"] if s], touched.get(run))
                 st.crawl_id = state["crawl_id"]
                 results = st.write_batch(slot["records"], slot["errors"])
+                written.append((slot["records"], results))
                 ing = state["state"].setdefault("ingested", {})
                 for rec, res in zip(slot["records"], results):
                     c = ing.setdefault(rec.source, {})
@@ -340,12 +366,13 @@ class Ingester:
                               "counts": m.get("counts") or {}, "cleaned": m.get("cleaned")})
             for run, state in touched.items():
                 self._save(run, state)
+            if self.aliases:   # URL variants seen by workers, for articles stored by now
+                self.aliases = st.add_url_aliases(self.aliases)[-self.MAX_PENDING_ALIASES:]
             st.set_ingest_marker(_batch_marker(raw))
         self.summary.messages += len(raw)
         self.summary.batches += 1
-        urls = [u for slot in by_run.values() for rec in slot["records"] for u in (rec.url, *rec.variants)]
-        if urls:   # after the commit: workers skip these URLs from now on (they add their own too)
-            self.server.sadd(known_key(self.prefix), *dict.fromkeys(urls))
+        for records, results in written:
+            self._publish_known(records, results)
 
     def _run(self, run: str | None, crawl_key: str | None, sources: list[str], cached: dict | None = None) -> dict:
         """The run's crawls row and state (``cached``: already loaded in this batch); opens the row on the

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from tests.redis_server import RedisServer, redis_binary
 pytestmark = pytest.mark.skipif(redis_binary() is None,
                                 reason="redis-server is not installed (apt-get install redis-server; CI has it)")
 
-WORKER_SETTINGS = [*FAST_SETTINGS, "-s", "MONITOR_REDIS_HEARTBEAT=0.5", "-s", "MONITOR_REDIS_WORKER_TIMEOUT=4"]
+WORKER_SETTINGS = [*FAST_SETTINGS, "-s", "MONITOR_REDIS_HEARTBEAT=0.5", "-s", "MONITOR_REDIS_WORKER_TIMEOUT=6"]
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +115,27 @@ def test_ingest_stores_articles_errors_and_completes_the_run(tmp_path, redis_url
     tagged = rows(db, "SELECT DISTINCT a.url FROM article_topics t JOIN articles a ON a.id = t.article_id")
     assert {r["url"] for r in tagged} == {"http://example.test/news/0.html"}
     assert rclient.llen("monitor:items") == 0 and rclient.llen("monitor:items:processing") == 0
-    # the ingester filled the known-URL set the workers consult
-    assert rclient.sismember("monitor:known", "http://example.test/news/4.html")
+    # the ingester filled the known-URL index the workers consult: URL -> "ARTICLE_ID FETCHED_AT"
+    aid = rows(db, "SELECT id FROM articles WHERE url = 'http://example.test/news/4.html'")[0]["id"]
+    assert rclient.hget("monitor:known", "http://example.test/news/4.html").decode().startswith(f"{aid} ")
+    assert rclient.hget("monitor:known", "http://example.test/news/4.html?utm_source=x").decode().startswith(f"{aid} ")
+
+
+def test_ingest_records_url_aliases_and_refetches(tmp_path, redis_url, rclient):
+    from monitor.ingest import record_to_json, run_ingest
+
+    db = tmp_path / "m.db"
+    _push(rclient, _msg("start"), _article(1),
+          _msg("alias", url="http://example.test/news/1.html?ref=tw", keys=["http://example.test/news/1.html"]))
+    run_ingest(redis_url, db, until_empty=True, echo=lambda m: None)
+    assert rows(db, "SELECT count(*) n FROM article_urls WHERE url LIKE '%ref=tw'")[0]["n"] == 1
+    aid = rows(db, "SELECT id FROM articles")[0]["id"]
+    changed = _record(1, text=_record(7).text)              # the page changed since it was stored
+    changed.extra["refetch"] = aid                           # a worker decided to fetch it again
+    _push(rclient, _msg("article", record=record_to_json(changed)))
+    summary = run_ingest(redis_url, db, until_empty=True, echo=lambda m: None)
+    assert summary.statuses == {"updated": 1}
+    assert rows(db, "SELECT count(*) n FROM article_versions")[0]["n"] == 1
 
 
 def test_two_runs_get_two_crawl_rows(tmp_path, redis_url, rclient):
@@ -196,6 +216,7 @@ def test_ingest_cli_needs_redis_and_reports_unreachable_redis(tmp_path):
     assert res.returncode == 1 and "cannot be reached" in res.stderr and "Traceback" not in res.stderr
 
 
+@pytest.mark.slow
 def test_crawl_cli_reports_unreachable_redis_and_bad_input(tmp_path, redis_url):
     sources = write_sources(tmp_path / "s.toml", [bulk_source("http://127.0.0.1:9")])
     res = run_monitor("crawl", "--sources", sources, "--redis", "redis://127.0.0.1:1/0")
@@ -352,13 +373,20 @@ def test_plain_scrapy_crawl_is_a_worker_with_the_redis_setting(tmp_path, redis_u
                               "-s", f"MONITOR_REDIS_URL={redis_url}", "-s", f"MONITOR_DB={db}", *WORKER_SETTINGS],
                              cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=180)
         assert res.returncode == 0, res.stderr[-3000:]
-    assert not db.exists()                                  # a worker never touches the database
-    kinds = Counter(json.loads(m)["type"] for m in rclient.lrange("monitor:items", 0, -1))
-    assert kinds == {"start": 1, "article": n, "finish": 1}
-    drain = run_monitor("ingest", "--redis", redis_url, "--db", db, "--until-empty")
-    assert drain.returncode == 0, drain.stderr
-    assert rows(db, "SELECT count(*) n FROM articles")[0]["n"] == n
-    assert rows(db, "SELECT status FROM crawls") == [{"status": "finished"}]
+        assert not db.exists()                              # a worker never touches the database
+        kinds = Counter(json.loads(m)["type"] for m in rclient.lrange("monitor:items", 0, -1))
+        assert kinds == {"start": 1, "article": n, "finish": 1}
+        drain = run_monitor("ingest", "--redis", redis_url, "--db", db, "--until-empty")
+        assert drain.returncode == 0, drain.stderr
+        assert rows(db, "SELECT count(*) n FROM articles")[0]["n"] == n
+        assert rows(db, "SELECT status FROM crawls") == [{"status": "finished"}]
+
+        # the next run (same crawl key, state cleaned by the last worker) skips every stored article
+        server.clear_log()
+        again = run_monitor("crawl", "--sources", sources, "--redis", redis_url, *WORKER_SETTINGS)
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert not [r for r in server.requests if r.url_path.startswith("/news/")]
+        assert re.search(rf"bulk\s+\d+\s+0\s+{n}\s+0\s+finished", again.stdout), again.stdout
 
 
 @pytest.mark.slow
@@ -373,8 +401,13 @@ def test_killing_one_crawler_loses_nothing(tmp_path, redis_url, rclient):
                                            log_path=tmp_path / f"w{i}.out") for i in (1, 2)}
         inflight = "monitor:default:bulk:inflight:w1"
         deadline = time.monotonic() + 180
-        while not (rclient.hlen(inflight) > 0 and sum(map(bool, _article_counts(server, n))) >= 40):
-            assert time.monotonic() < deadline, "w1 never had requests in flight"
+        w2_active = False
+        # kill w1 while both workers are crawling and w1 has requests in flight
+        while True:
+            w2_active = w2_active or rclient.hlen("monitor:default:bulk:inflight:w2") > 0
+            if w2_active and rclient.hlen(inflight) > 0 and sum(map(bool, _article_counts(server, n))) >= 40:
+                break
+            assert time.monotonic() < deadline, "the workers never crawled side by side"
             assert workers["w1"][0].poll() is None, (tmp_path / "w1.out").read_text()
             time.sleep(0.02)
         os.kill(workers["w1"][0].pid, signal.SIGKILL)
