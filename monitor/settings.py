@@ -60,7 +60,7 @@ MONITOR_TOPICS = ""                       # topics TOML; empty = bundled monitor
 MONITOR_CRAWL_ID = 0                      # crawls.id of the run (set by `monitor crawl`; 0 = open one per spider)
 MONITOR_MAX_ARTICLES = 0                  # stop a spider after this many stored articles (0 = no limit; also --max-articles)
 MONITOR_REFRESH = False                   # re-fetch articles already stored (also --refresh)
-MONITOR_MAX_REFETCHES = 200               # stored articles re-fetched per source and crawl because their sitemap lastmod is newer than fetched_at (guards against sitemaps stamping every entry with the current time; 0 = no limit; --refresh ignores it; docs/dedup.md)
+MONITOR_MAX_REFETCHES = 200               # stored articles re-fetched per source and crawl because their sitemap lastmod is newer than fetched_at (guards against sitemaps stamping every entry with the current time; --refresh ignores it; docs/dedup.md)
 MONITOR_MAX_DEPTH = 2                     # link-following depth from the home page and section pages
 MONITOR_MAX_PAGES_PER_SOURCE = 500        # most pages requested per source by link-following (trap guard)
 MONITOR_MAX_SECTION_PAGES = 5             # most pagination pages followed per section
