@@ -74,6 +74,8 @@ class RedisAddon:
             return
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise UsageError(f"MONITOR_REDIS_URL {url!r}: write redis://HOST:PORT/DB")
+        if _RedisSchedulerBase is object:
+            raise UsageError("distributed crawling needs scrapy-redis: pip install 'media-monitor[distributed]'")
         prefix = settings.get("MONITOR_REDIS_PREFIX") or DEFAULT_PREFIX
         crawl_key = settings.get("MONITOR_REDIS_CRAWL") or "default"
         if not re.fullmatch(r"[\w.-]+", crawl_key):
