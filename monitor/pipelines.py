@@ -114,6 +114,7 @@ class StoragePipeline:
         self.last_flush = time.monotonic()
         self.storage: Storage | None = None
         self.loop = None
+        self.write_error: str | None = None   # set when a batch could not be written (disk full ...)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -165,8 +166,9 @@ class StoragePipeline:
         """After the engine stopped (finish_reason known): complete our own crawls row, release the writer."""
         if self.storage is None:
             return
-        self._save_fetch_states(reason)
-        if self.own_crawl:
+        if self.write_error is None:
+            self._save_fetch_states(reason)
+        if self.own_crawl and self.write_error is None:
             from monitor.crawl import counts_from_stats, status_from_reason
 
             counts = counts_from_stats(self.crawler.stats.get_stats())
@@ -182,7 +184,7 @@ class StoragePipeline:
 
     # ---- items
     def known_urls(self, urls):
-        from monitor.urls import url_keys
+        from monitor.spider import url_keys_cached as url_keys
 
         candidates = set(urls) | {k for u in urls for k in url_keys(u)}
         hits = candidates & self.pending_urls
@@ -191,7 +193,7 @@ class StoragePipeline:
     def known_articles(self, urls) -> dict:
         """``url -> (article_id, fetched_at)`` of stored articles these URLs (or their canonical forms) are
         variants of; keys are the URLs asked for."""
-        from monitor.urls import url_keys
+        from monitor.spider import url_keys_cached as url_keys
 
         out = {}
         for u in urls:
@@ -248,6 +250,23 @@ class StoragePipeline:
             self.flush()
 
     def flush(self):
+        if self.write_error is not None:   # the database cannot be written: the spider is closing, drop
+            self.records, self.errors, self.aliases = [], [], []
+            return
+        import sqlite3
+
+        try:
+            self._flush()
+        except sqlite3.Error as exc:   # disk full, I/O error: SQLite rolled the batch back, the file is intact
+            from monitor.storage import describe_sqlite_error
+
+            self.write_error = describe_sqlite_error(exc, self.db_path)[0]
+            self.records, self.errors, self.aliases = [], [], []
+            logger.error("cannot write the database, stopping: %s", self.write_error)
+            self.crawler.stats.set_value("monitor/storage_error", self.write_error)
+            self._close("storage_error")
+
+    def _flush(self):
         self.last_flush = time.monotonic()
         if not self.records and not self.errors:
             self._resolve_aliases()
