@@ -262,7 +262,8 @@ class NewsSpider(scrapy.Spider):
                 yield from self._candidate(url, via="feed", hints={k: v for k, v in hints.items() if v})
             else:
                 self.crawler.stats.inc_value("monitor/offsite_links_skipped")
-        yield from self._fetch_state(response)
+        if not problem:   # a feed read only in part gets no validators: read it in full next time
+            yield from self._fetch_state(response)
 
     # ------------------------------------------------------------------ sitemaps
     def parse_sitemap(self, response: Response):
@@ -368,7 +369,9 @@ class NewsSpider(scrapy.Spider):
         """``(article_id, "refresh" | "lastmod")`` when the stored article at url is to be fetched again."""
         lastmod = hints.get("lastmod")
         lookup = getattr(self, "known_articles", None)
-        if lookup is None or not (self.refresh or lastmod):
+        if lookup is None:   # no database in this process (--redis): --refresh fetches, nothing is versioned
+            return (None, "refresh") if self.refresh else None
+        if not (self.refresh or lastmod):
             return None
         found = lookup([url])
         if not found:   # stored earlier in this crawl (not yet written): nothing to refresh

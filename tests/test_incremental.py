@@ -98,6 +98,12 @@ def test_refresh_and_refetch_budget():
     spider = _unit_spider(MONITOR_REFRESH=True)
     assert _decide(spider, A) == [("request", A, 1)]
     assert _decide(spider, B, lastmod="2020-01-01") == [("request", B, 2)]
+    spider = _unit_spider(MONITOR_REFRESH=True)
+    spider.known_articles = None                  # --redis workers: no database, nothing to version
+    assert _decide(spider, A) == [("request", A, None)]
+    spider = _unit_spider()
+    spider.known_articles = None
+    assert _decide(spider, A, lastmod="2026-03-02") == []
     spider = _unit_spider(MONITOR_MAX_REFETCHES=1)
     assert _decide(spider, A, lastmod="2026-03-02") == [("request", A, 1)]
     assert _decide(spider, B, lastmod="2026-03-02") == []             # over the budget: stays stored
