@@ -256,3 +256,28 @@ def json_updated(crawl_row) -> int:
     import json
 
     return sum(c.get("articles_updated", 0) for c in json.loads(crawl_row["summary"]).values())
+
+
+def test_validators_saved_only_after_a_clean_finish(tmp_path):
+    """A 304 next time must not hide articles this crawl could not fetch: no fetch_state after an early
+    stop or a temporary failure."""
+    from scrapy.utils.test import get_crawler
+
+    from monitor.pipelines import StoragePipeline
+    from monitor.storage import Storage
+
+    db = tmp_path / "m.db"
+    cases = [("max_articles", None, 0), ("shutdown", None, 0), ("finished", "timeout", 0),
+             ("finished", "server_error", 0), ("finished", "not_found", 1), ("finished", None, 1)]
+    for reason, error, saved in cases:
+        crawler = get_crawler(settings_dict={"MONITOR_DB": str(db)})
+        pipe = StoragePipeline(crawler)
+        pipe.storage = Storage.open(db)
+        pipe.fetch_states = {f"https://news.example/feed/{reason}/{error}": ('"e1"', None)}
+        if error:
+            crawler.stats.inc_value(f"monitor/errors/{error}")
+        pipe._save_fetch_states(reason)
+        found = pipe.storage.fetch_state(f"https://news.example/feed/{reason}/{error}")
+        assert (found is not None) == bool(saved), (reason, error)
+        assert crawler.stats.get_value("monitor/fetch_state_saved" if saved else "monitor/fetch_state_not_saved") == 1
+        pipe.storage.close()
