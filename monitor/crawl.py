@@ -49,6 +49,7 @@ class CrawlSummary:
     per_source: dict = field(default_factory=dict)   # name -> counts + finish_reason
     status: str = "finished"
     error_reasons: dict = field(default_factory=dict)  # name -> {reason: n}
+    problem: str | None = None   # why the crawl failed as a whole (e.g. the database could not be written)
 
     @property
     def totals(self) -> dict:
@@ -78,6 +79,8 @@ class CrawlSummary:
             if reasons:
                 listed = ", ".join(f"{r} {n}" for r, n in sorted(reasons.items(), key=lambda x: -x[1]))
                 lines.append(f"errors in {name}: {listed} (see the fetch_errors table)")
+        if self.problem:
+            lines.append(f"crawl failed: {self.problem}")
         return "\n".join(lines)
 
 
@@ -207,8 +210,39 @@ def run_crawl(source_names=(), *, sources_path=None, topics_path=None, db_path=N
     except Exception as exc:  # noqa: BLE001 - reported and recorded, the CLI exits 1
         status = "failed"
         echo(f"crawl failed: {exc!r}")
+    # the engine has stopped: a late SIGINT/SIGTERM must not kill the process before the crawls row is done
+    previous = _ignore_stop_signals()
+    try:
+        return _finish(crawlers, crawl_id, db, status, echo)
+    finally:
+        _restore_signals(previous)
+
+
+def _ignore_stop_signals() -> dict:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore_signals(previous: dict) -> None:
+    import signal
+
+    for sig, handler in previous.items():
+        signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def _finish(crawlers, crawl_id, db, status, echo) -> "CrawlSummary":
+    """Summary of the finished crawlers; completes the crawls row (a database that cannot be written is
+    reported, exit 1: the row stays 'running' and the next crawl marks it 'interrupted')."""
+    import sqlite3
+
+    from monitor.storage import Storage
 
     summary = CrawlSummary(crawl_id=crawl_id, db_path=db)
+    write_errors = []
     for crawler in crawlers:
         stats = crawler.stats.get_stats() if crawler.stats else {}
         counts = counts_from_stats(stats)
@@ -218,10 +252,21 @@ def run_crawl(source_names=(), *, sources_path=None, topics_path=None, db_path=N
             k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("monitor/errors/")}
         if status == "finished" and status_from_reason(stats.get("finish_reason")) != "finished":
             status = status_from_reason(stats.get("finish_reason"))
+        if stats.get("monitor/storage_error"):
+            write_errors.append(stats["monitor/storage_error"])
+    if write_errors:
+        status = "failed"
+        summary.problem = write_errors[0]   # (the pipeline logged it when it happened)
     summary.status = status
-    with Storage.open(db) as storage:
-        storage.finish_crawl(crawl_id, status, summary.totals,
-                             {name: c for name, c in summary.per_source.items()})
+    try:
+        with Storage.open(db) as storage:
+            storage.finish_crawl(crawl_id, status, summary.totals,
+                                 {name: c for name, c in summary.per_source.items()})
+    except (MonitorError, sqlite3.Error) as exc:
+        summary.status = "failed"
+        if not write_errors:
+            summary.problem = f"could not record the end of crawl {crawl_id}: {exc}"
+            echo(f"Error: {summary.problem}")
     return summary
 
 

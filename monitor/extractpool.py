@@ -212,11 +212,32 @@ def crashed_outcome(exitcode: int | None) -> tuple:
             "the crawl went on with a new worker")
 
 
-def _worker_init(log_level: str, log_file: str | None) -> None:
+def _worker_init(log_level: str, log_file: str | None, crawl_pid: int | None = None) -> None:
     """Workers log like the crawl: same level, to the crawl's log file or stderr."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C stops the crawl process, which stops the pool
     logging.basicConfig(level=log_level or "WARNING", filename=log_file or None,
                         format="%(asctime)s [%(name)s] %(levelname)s: %(message)s (extraction worker %(process)d)")
+    if crawl_pid:
+        threading.Thread(target=_exit_with, args=(crawl_pid,), name="crawl-watchdog", daemon=True).start()
+
+
+def _exit_with(crawl_pid: int, every: float = 1.0) -> None:
+    """Exit when the crawl process is gone (kill -9): a worker waits for pages on a queue whose write end
+    every worker also holds, so it would never see EOF; it would keep the forkserver alive too (each worker
+    holds the forkserver's liveness pipe), leaving ~150 MB processes behind per killed crawl."""
+    import time
+
+    while True:
+        time.sleep(every)
+        try:
+            os.kill(crawl_pid, 0)
+            with open(f"/proc/{crawl_pid}/stat", "rb") as fh:   # killed but not yet reaped: a zombie
+                if fh.read().rsplit(b")", 1)[-1].split()[0] == b"Z":
+                    os._exit(0)
+        except (ProcessLookupError, PermissionError):   # gone (or the pid now belongs to another user)
+            os._exit(0)
+        except OSError:   # no /proc (not Linux): os.kill alone decides
+            pass
 
 
 def _noop() -> None:
@@ -263,7 +284,7 @@ class ExtractionPool:
 
     def _new_executor(self, workers: int, max_tasks: int | None) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(workers, mp_context=self._context(), max_tasks_per_child=max_tasks,
-                                   initializer=_worker_init, initargs=(self.log_level, self.log_file))
+                                   initializer=_worker_init, initargs=(self.log_level, self.log_file, os.getpid()))
 
     def _current(self) -> tuple[ProcessPoolExecutor, int]:
         if self._executor is None:
@@ -276,7 +297,13 @@ class ExtractionPool:
         trafilatura) while the crawl fetches robots.txt, feeds and sitemaps; pages wait for it."""
         if self.inline or self._ready is not None:
             return
-        executor, _ = self._current()
+        try:
+            executor, _ = self._current()
+        except (OSError, ValueError, ImportError, NotImplementedError) as exc:
+            # no forkserver (Windows) or no working semaphores (/dev/shm missing in some containers)
+            logger.warning("extraction worker processes unavailable (%s): extracting in the crawl process", exc)
+            self.inline = True
+            return
         self._ready = Future()
 
         def warm():
@@ -305,6 +332,8 @@ class ExtractionPool:
     # ---- public
     async def extract(self, item: dict, config: ExtractConfig) -> tuple:
         """Outcome of one page (see ``extract_page``), plus ``("error", "extraction_crashed", ...)``."""
+        if not self.inline and self._ready is None:
+            self.start()
         if self.inline:
             return extract_page(item, config)
         if self._sem is None:
@@ -327,7 +356,8 @@ class ExtractionPool:
             executor, generation = self._current()
             try:
                 future = loop.run_in_executor(executor, extract_page, item, config)
-            except (BrokenProcessPool, RuntimeError):   # broke (or was retired) before this page went in
+            except (BrokenProcessPool, RuntimeError, OSError):   # broke (or was retired, or its forkserver died)
+                # before this page went in; a new pool restarts a dead forkserver
                 self._replace(generation, kill=False)
                 continue
             try:

@@ -6,7 +6,13 @@ permutations: about 2.5 s together).  Workers are forked from the forkserver, so
 shares these pages of memory copy-on-write.
 """
 
-from monitor.extractpool import ExtractConfig, extract_page
+import signal
+
+# Ctrl-C reaches the whole process group: the forkserver ignores SIGINT only once its preload is done, and
+# a forkserver killed while warming up leaves the pool unable to start workers (the crawl stops gracefully)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+from monitor.extractpool import ExtractConfig, extract_page  # noqa: E402
 
 _PAGE = ("<html lang='en'><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1><p>"
          + "The extraction workers read this paragraph once before the crawl starts. " * 8

@@ -18,7 +18,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from monitor import dedup
-from monitor.errors import DatabaseError
+from monitor.errors import DatabaseError, MonitorError
 from monitor.urls import url_keys
 
 MIGRATION_SET = "media-monitor"
@@ -276,6 +276,32 @@ class FetchError:
 
 # --------------------------------------------------------------------------- storage
 
+class StorageWriteError(MonitorError):
+    """The database could not be written for a reason outside the user's input (disk full, I/O error): exit 1."""
+
+
+def describe_sqlite_error(exc: BaseException, path) -> tuple[str, int]:
+    """``(one line a person can act on, exit code)`` for an SQLite error while opening or writing ``path``.
+
+    Exit 1 for the machine's problems (disk full, I/O error), 2 for a path the user gave that cannot be
+    written (read-only file or file system, missing folder).  SQLite rolls back the failed transaction:
+    what was committed before stays intact."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        return (f"{path}: the disk is full, SQLite could not write; free some space and run the crawl again "
+                "(articles stored before are intact; the rest is fetched next time)"), 1
+    if name.startswith("SQLITE_READONLY") or "readonly" in text or "read-only" in text:
+        return (f"{path}: cannot be written (a read-only file, folder or file system); check its permissions "
+                "and mount, or pass --db with a writable file"), 2
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
+        return (f"{path}: cannot be opened for writing (check that the folder exists and is writable, or pass "
+                "--db with another file)"), 2
+    if name.startswith("SQLITE_IOERR") or "disk I/O error" in text:
+        return f"{path}: disk I/O error while writing ({text}); check the disk and run the crawl again", 1
+    return f"{path}: {text}", 2
+
+
 class Storage:
     """Owner of one SQLite file. ``Storage.open(path)`` checks the file and migrates it."""
 
@@ -299,6 +325,8 @@ class Storage:
             raise DatabaseError(f"{p}: no such database (run `monitor crawl --db {p}` first, or check --db / $MONITOR_DB)")
         elif not p.parent.exists():
             raise DatabaseError(f"{p}: folder {p.parent} does not exist")
+        elif not p.parent.is_dir():
+            raise DatabaseError(f"{p}: {p.parent} is a file, not a folder")
         try:
             conn = sqlite3.connect(str(p), timeout=30, isolation_level=None, check_same_thread=False)
             db = sqlite_utils.Database(conn)
@@ -319,7 +347,12 @@ class Storage:
                 conn.execute("PRAGMA synchronous = NORMAL")
                 migrations.apply(db)
         except sqlite3.DatabaseError as exc:
-            raise DatabaseError(f"{p}: cannot be used as a database: {exc}") from None
+            message, code = describe_sqlite_error(exc, p)
+            if code == 1:   # the disk, not the user's input: disk full, I/O error
+                raise StorageWriteError(message) from None
+            if message.endswith(str(exc)):
+                message = f"{p}: cannot be used as a database: {exc}"
+            raise DatabaseError(message) from None
         return store
 
     def check_schema_version(self) -> None:

@@ -259,3 +259,116 @@ def test_summary_and_stats_show_errors_per_source(crawl):
     assert last["hostile"]["errors"] == hostile_errors > 10
     table = CliRunner().invoke(cli, ["stats", "--db", str(crawl.db)])
     assert table.exit_code == 0 and "not_found" in table.output
+
+
+# --------------------------------------------------------------------------- memory (acceptance 3)
+
+def _padded_sitemap(n_bytes: int):
+    """A sitemap with one entry and ``n_bytes`` of XML comments after it (huge, valid, almost empty)."""
+    yield (b'<?xml version="1.0"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+           b"<url><loc>http://elsewhere.invalid/p/</loc></url>\n")
+    pad = b"<!-- " + b"padding " * 8000 + b" -->\n"
+    total = 0
+    while total < n_bytes:
+        yield pad
+        total += len(pad)
+    yield b"</urlset>\n"
+
+
+def _watch(popen, interval: float = 0.02, pss_every: float = 0.5) -> dict:
+    """Poll a process tree until it exits: peak RSS per process, peak sum of PSS (shared pages split)."""
+    import time
+
+    import psutil
+
+    root = psutil.Process(popen.pid)
+    peaks: dict[int, tuple[str, int]] = {}
+    pss_peak = 0
+    next_pss = 0.0
+    while popen.poll() is None:
+        try:
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            break
+        pss_total = 0
+        want_pss = time.monotonic() >= next_pss
+        for p in procs:
+            try:
+                rss = p.memory_info().rss
+                if want_pss:
+                    pss_total += p.memory_full_info().pss
+                name = peaks.get(p.pid, ("", 0))[0] or ("crawl" if p.pid == root.pid else " ".join(p.cmdline())[:80])
+            except psutil.Error:
+                continue
+            peaks[p.pid] = (name, max(rss, peaks.get(p.pid, ("", 0))[1]))
+        if want_pss:
+            pss_peak = max(pss_peak, pss_total)
+            next_pss = time.monotonic() + pss_every
+        time.sleep(interval)
+    return {"per_process": peaks, "pss_sum": pss_peak}
+
+
+def test_huge_sitemap_and_page_memory_flat(tmp_path):
+    """A 200 MB sitemap stream, 200 MB and 1 GB (gzip bomb) almost-empty sitemaps and two 50 MB pages: the
+    crawl process and each extraction worker stay under 300 MB RSS (psutil, polled every 20 ms)."""
+    import os
+    import subprocess
+    import sys
+
+    from monitor.fixtureserver import GZIP, RSS, XML, gzip_stream, stream
+    from tests.helpers import REPO_ROOT
+    from tests.sites.hostile import huge_page, rss
+    from tests.sites.huge import sitemap_chunks
+
+    sent: dict[str, int] = {}
+
+    def counted(name, chunks):
+        sent[name] = 0
+        for chunk in chunks:
+            sent[name] += len(chunk)
+            yield chunk
+
+    with FixtureServer(Site()) as server:
+        base = server.url
+        server.site.update({
+            "/robots.txt": Resource("User-agent: *\nAllow: /\n", content_type=TEXT),
+            # 2.3 million entries, about 200 MB; they point to another host, so none is requested
+            "/sitemap.xml": stream(lambda: counted("sitemap", sitemap_chunks("http://elsewhere.invalid", 2_300_000)),
+                                   XML),
+            "/padded.xml": stream(lambda: counted("padded", _padded_sitemap(200 << 20)), XML),
+            "/padded.xml.gz": stream(lambda: counted("padded_gz", gzip_stream(_padded_sitemap(1 << 30))), GZIP),
+            "/big/": huge_page(50 << 20),
+            "/big-declared/": huge_page(50 << 20, with_length=True),
+            "/news/small-story/": Resource(_page("memory-ok")),
+            "/feed.xml": Resource(rss(base, [base + "/big/", base + "/big-declared/", base + "/news/small-story/"]),
+                                  content_type=RSS),
+        })
+        sources = write_sources(tmp_path / "s.toml", [{
+            "name": "memory", "url": base + "/", "feeds": [base + "/feed.xml"],
+            "sitemaps": [base + "/sitemap.xml", base + "/padded.xml", base + "/padded.xml.gz"]}])
+        db = tmp_path / "m.db"
+        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+        # default caps: DOWNLOAD_MAXSIZE 10 MiB, MONITOR_SITEMAP_MAX_BYTES 50 MiB, MONITOR_MAX_SITEMAP_URLS 50000
+        popen = subprocess.Popen([sys.executable, "-m", "monitor", "crawl", "--sources", str(sources), "--db", str(db),
+                                  *FAST_SETTINGS], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            memory = _watch(popen)
+            out, err = popen.communicate(timeout=240)
+        finally:
+            if popen.poll() is None:
+                popen.kill()
+    assert popen.returncode == 0, err[-3000:]
+    mb = {pid: (name, round(rss / 2**20)) for pid, (name, rss) in memory["per_process"].items()}
+    report = (f"peak RSS MB per process: {sorted(mb.values(), key=lambda x: -x[1])}; "
+              f"peak PSS sum {memory['pss_sum'] / 2**20:.0f} MB; server sent MB "
+              f"{ {k: round(v / 2**20, 1) for k, v in sent.items()} }")
+    print(report)
+    assert max(r for _, r in mb.values()) < 300, report
+    # streamed and cut: the server was never asked for the whole file
+    assert sent["sitemap"] < 30 << 20 and sent["padded"] < 80 << 20 and sent["padded_gz"] < 10 << 20, report
+    errors = {e["url"].replace(base, ""): e for e in rows(db, "SELECT * FROM fetch_errors")}
+    assert {p for p, e in errors.items() if e["reason"] == "too_large"} == {
+        "/big/", "/big-declared/", "/padded.xml", "/padded.xml.gz"}, errors
+    assert "MONITOR_SITEMAP_MAX_BYTES" in errors["/padded.xml"]["detail"]
+    assert [a["url"] for a in rows(db, "SELECT url FROM articles")] == [base + "/news/small-story/"]

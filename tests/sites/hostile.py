@@ -426,3 +426,17 @@ def build_feed_site(base_url: str, *, offsite_url: str, many_entries: int = 3000
     expect["/f/xxe-loc/"] = "not_found"    # the entity is dropped, never replaced by the file's content
     return HostileSite(base_url, res, expect, feeds=[base_url + f for f in feeds],
                        sitemaps=[base_url + s for s in sitemaps])
+
+
+def build_many_site(base_url: str, n_articles: int = 200, *, delay: float = 0.05, key: str = "many") -> HostileSite:
+    """``n_articles`` small distinct articles (``/news/<i>/story/``), each answered after ``delay`` seconds,
+    listed in ``/sitemap.xml``: a crawl that takes a while, for kill/stop tests.  Built twice with the same
+    ``key`` (on two servers) it gives two copies of one site: the same paths and texts."""
+    res: dict[str, Resource] = {"/robots.txt": Resource("User-agent: *\nAllow: /\n", content_type=TEXT)}
+    expect: dict[str, str] = {}
+    for i in range(n_articles):
+        path = f"/news/{i}/story/"
+        res[path] = Resource(_page(f"{key}-{i}"), delay=delay)
+        expect[path] = "article"
+    res["/sitemap.xml"] = Resource(urlset([base_url + p for p in expect]), content_type=XML)
+    return HostileSite(base_url, res, expect, sitemaps=[base_url + "/sitemap.xml"])
