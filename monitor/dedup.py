@@ -154,11 +154,15 @@ def shingle_hashes(text: str | None) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's affine32 permutation parameters (a odd, b) for NUM_PERM and SEED."""
-    from datasketch import MinHash
+    """datasketch's affine32 permutation parameters (a odd, b) for NUM_PERM and SEED.
 
-    a, b = MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32").permutations
-    return np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
+    The same draws as ``datasketch.MinHash(num_perm, seed, scheme="affine32")._init_permutations``
+    (tests/test_dedup.py compares them), without importing datasketch: it imports scipy, which costs
+    ~1.5 s and ~50 MB in every process that computes a signature (the extraction workers)."""
+    gen = np.random.RandomState(SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
 
 
 @dataclass(frozen=True)
