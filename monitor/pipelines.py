@@ -107,7 +107,7 @@ class StoragePipeline:
         self.records: list[ArticleRecord] = []
         self.errors: list[FetchError] = []
         self.pending_urls: set[str] = set()
-        self.aliases: list[tuple[str, list[str]]] = []        # url_alias items not yet resolved
+        self.aliases: list[tuple[str, list[str], int]] = []   # url_alias items not yet resolved (url, keys, tries)
         self.fetch_states: dict[str, tuple] = {}              # fetch_state items, saved when the spider finishes
         self.near_dup_threshold = s.getfloat("MONITOR_NEAR_DUP_THRESHOLD")
         self.stored = 0
@@ -233,7 +233,7 @@ class StoragePipeline:
             if self.max_articles and self.stored + len(self.records) >= self.max_articles:
                 self.flush()
         elif kind == "url_alias":
-            self.aliases.append((item["url"], item.get("keys") or []))
+            self.aliases.append((item["url"], item.get("keys") or [], 0))
         elif kind == "fetch_state":
             self.fetch_states[item["url"]] = (item.get("etag"), item.get("last_modified"))
         elif kind == "fetch_error":
@@ -285,13 +285,16 @@ class StoragePipeline:
         if self.max_articles and self.stored >= self.max_articles:
             self._close("max_articles")
 
+    MAX_ALIAS_TRIES = 20   # flushes an unresolved variant waits for its article (rejected pages never come)
+
     def _resolve_aliases(self):
         """URL variants seen but not fetched -> article_urls, once their article is stored."""
         if not self.aliases or self.storage is None:
             return
-        before = len(self.aliases)
-        self.aliases = self.storage.add_url_aliases(self.aliases)
-        self.crawler.stats.inc_value("monitor/url_aliases", before - len(self.aliases))
+        tries = {u: n for u, _k, n in self.aliases}
+        left = self.storage.add_url_aliases([(u, k) for u, k, _n in self.aliases])
+        self.crawler.stats.inc_value("monitor/url_aliases", len(self.aliases) - len(left))
+        self.aliases = [(u, k, tries[u] + 1) for u, k in left if tries[u] + 1 < self.MAX_ALIAS_TRIES]
 
     def _close(self, reason):
         engine = self.crawler.engine
