@@ -27,6 +27,9 @@ def write_sources_file(entries: list[dict], path: Path) -> Path:
 def run_demo(*, db_path=None, topics_path=None, echo=print):
     from monitor.crawl import run_crawl
     from monitor.fixtureserver import demo_sources, start_demo_servers
+    from monitor.storage import Storage
+
+    Storage.open(db_path).close()   # a bad --db is refused before the sample sites start
     servers = start_demo_servers()
     try:
         with tempfile.TemporaryDirectory(prefix="monitor-demo-") as tmp:

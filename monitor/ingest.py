@@ -476,6 +476,13 @@ def run_ingest(redis_url: str, db_path=None, *, prefix: str | None = None, topic
     if not redis_url:
         raise UsageError("give --redis redis://HOST:PORT/DB (or set $MONITOR_REDIS_URL)")
     topics_path = topics_path or os.environ.get("MONITOR_TOPICS") or None
+    # the user's --db and topics file are checked before Redis is contacted (one clear line, exit 2)
+    from monitor.crawl import _validate_topics
+    from monitor.storage import Storage
+
+    if topics_path:
+        _validate_topics(topics_path)
+    Storage.open(resolve_db_path(db_path).resolve()).close()
     ing = Ingester(redis_url, resolve_db_path(db_path).resolve(), prefix=prefix or DEFAULT_PREFIX,
                    topics_path=topics_path, batch_size=batch_size, echo=echo)
     old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}

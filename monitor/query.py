@@ -55,9 +55,15 @@ def connect(path: str | os.PathLike | None = None) -> sqlite3.Connection:
     if head != b"SQLite format 3\x00":
         what = "is empty" if not head else "is not an SQLite database"
         raise DatabaseError(f"{p}: {what} (pass --db with a media-monitor database)")
+    # on a read-only file system (a backup, a read-only volume) no writer can exist and SQLite cannot create
+    # the WAL index beside the file: open it as immutable
     try:
-        conn = sqlite3.connect(f"file:{quote(str(p.resolve()))}?mode=ro", uri=True, timeout=30,
-                               check_same_thread=False)
+        read_only_fs = bool(os.statvfs(p.parent).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        read_only_fs = False
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(p.resolve()))}?mode=ro{'&immutable=1' if read_only_fs else ''}",
+                               uri=True, timeout=30, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA busy_timeout = 30000")
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
@@ -66,6 +72,19 @@ def connect(path: str | os.PathLike | None = None) -> sqlite3.Connection:
     if not {"articles", "articles_fts"} <= tables:
         conn.close()
         raise DatabaseError(f"{p}: is an SQLite file but not a media-monitor database (no articles table)")
+    if "_sqlite_migrations" in tables:   # a file written by a newer media-monitor: its schema is unknown here
+        from monitor.storage import KNOWN_MIGRATIONS, MIGRATION_SET
+
+        try:
+            applied = {r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?",
+                                                  [MIGRATION_SET])}
+        except sqlite3.Error:
+            applied = set()
+        unknown = applied - KNOWN_MIGRATIONS()
+        if unknown:
+            conn.close()
+            raise DatabaseError(f"{p}: was written by a newer media-monitor (schema {sorted(unknown)[-1]}); "
+                                "upgrade media-monitor")
     return conn
 
 

@@ -294,6 +294,10 @@ def describe_sqlite_error(exc: BaseException, path) -> tuple[str, int]:
     if name.startswith("SQLITE_READONLY") or "readonly" in text or "read-only" in text:
         return (f"{path}: cannot be written (a read-only file, folder or file system); check its permissions "
                 "and mount, or pass --db with a writable file"), 2
+    target = Path(path)
+    if target.exists() and (not os.access(target, os.W_OK) or not os.access(target.parent, os.W_OK)):
+        return (f"{path}: cannot be written (a read-only file, folder or file system); check its permissions "
+                "and mount, or pass --db with a writable file"), 2
     if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
         return (f"{path}: cannot be opened for writing (check that the folder exists and is writable, or pass "
                 "--db with another file)"), 2
@@ -327,6 +331,7 @@ class Storage:
             raise DatabaseError(f"{p}: folder {p.parent} does not exist")
         elif not p.parent.is_dir():
             raise DatabaseError(f"{p}: {p.parent} is a file, not a folder")
+        conn = None
         try:
             conn = sqlite3.connect(str(p), timeout=30, isolation_level=None, check_same_thread=False)
             db = sqlite_utils.Database(conn)
@@ -346,7 +351,11 @@ class Storage:
                 db.enable_wal()
                 conn.execute("PRAGMA synchronous = NORMAL")
                 migrations.apply(db)
-        except sqlite3.DatabaseError as exc:
+        except BaseException as exc:
+            if conn is not None:   # closed now: a refused file keeps no -wal/-shm beside it
+                conn.close()
+            if not isinstance(exc, sqlite3.DatabaseError):
+                raise
             message, code = describe_sqlite_error(exc, p)
             if code == 1:   # the disk, not the user's input: disk full, I/O error
                 raise StorageWriteError(message) from None
