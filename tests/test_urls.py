@@ -293,3 +293,37 @@ def test_same_site_never_raises_and_is_symmetric(a, b):
 def test_pick_canonical_never_raises_and_is_canonical(final, canonical, og):
     out = pick_canonical(final, final, canonical, og)
     assert canonicalize(out) == out
+
+
+# --------------------------------------------------------------------------- properties (reliability, issue #5)
+
+_plain_seg = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["example.com", "news.example.org", "bbc.co.uk"]), st.sampled_from(["http", "https"]),
+       st.lists(_plain_seg, min_size=1, max_size=4),
+       st.lists(st.tuples(st.sampled_from(["id", "q", "lang", "p2"]), _plain_seg), max_size=3, unique_by=lambda kv: kv[0]),
+       st.text(alphabet="abc", max_size=4), st.randoms(use_true_random=False))
+def test_equivalent_spellings_share_one_canonical_url(host, scheme, segs, params, frag, rnd):
+    """Host case, the default port, a fragment, tracking parameters and parameter order never make two
+    canonical URLs (so one article is never stored twice through them)."""
+    path = "/" + "/".join(segs) + "/"
+    base = f"{scheme}://{host}{path}" + ("?" + "&".join(f"{k}={v}" for k, v in params) if params else "")
+    shuffled = params[:]
+    rnd.shuffle(shuffled)
+    port = ":443" if scheme == "https" else ":80"
+    variant = (f"{scheme.upper()}://{host.upper()}{port}{path}?"
+               + "&".join([*(f"{k}={v}" for k, v in shuffled), "utm_source=feed", "fbclid=x"])
+               + (f"#{frag}" if frag else ""))
+    assert canonicalize(variant) == canonicalize(base)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_text_urls)
+def test_url_keys_never_raise_and_start_with_the_canonical_url(url):
+    keys = url_keys(url)
+    assert isinstance(keys, list) and all(isinstance(k, str) for k in keys)
+    if keys:
+        assert keys[0] == canonicalize(url)
+        assert len(set(keys)) == len(keys)
