@@ -40,7 +40,7 @@ def parse_retry_after(value: str | bytes | None, now: datetime | None = None) ->
     value = value.strip()
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():   # ("²".isdigit() is true too)
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

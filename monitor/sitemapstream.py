@@ -38,10 +38,10 @@ class SitemapStream:
         self.max_bytes = max_bytes
         self.max_urls = max_urls
         self._parser = etree.XMLPullParser(events=("end",), tag=("{*}url", "{*}sitemap"), resolve_entities=False,
-                                           no_network=True,
-                                           load_dtd=False, huge_tree=False, recover=False)
+                                           no_network=True, load_dtd=False, huge_tree=False, recover=False)
         self._gunzip = None
         self._started = False
+        self._head = b""             # the first byte, while it is too early to tell gzip from XML
         self.received = 0            # bytes received (compressed, when gzipped)
         self.xml_bytes = 0           # bytes of XML parsed
         self.entries: list[tuple[str, str, str | None, dict]] = []
@@ -63,6 +63,10 @@ class SitemapStream:
             return False
         self.received += len(data)
         if not self._started:
+            data = self._head + data
+            if len(data) < len(GZIP_MAGIC):   # too short to tell gzip from XML yet
+                self._head = data
+                return False
             self._started = True
             if data[:2] == GZIP_MAGIC:
                 self.gzipped = True
@@ -141,6 +145,9 @@ class SitemapStream:
             if not self.done and not self._gunzip.eof and self.received:
                 self.error = "the gzip data ends early (the file is truncated)"
         if not self.done:
+            if not self._started and self._head:   # a one-byte body
+                self._started = True
+                self._parse(self._head)
             if not self._started:
                 self.error = "the file is empty"
             else:

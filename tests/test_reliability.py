@@ -340,8 +340,10 @@ def test_huge_sitemap_and_page_memory_flat(tmp_path):
             "/big/": huge_page(50 << 20),
             "/big-declared/": huge_page(50 << 20, with_length=True),
             "/news/small-story/": Resource(_page("memory-ok")),
-            "/feed.xml": Resource(rss(base, [base + "/big/", base + "/big-declared/", base + "/news/small-story/"]),
-                                  content_type=RSS),
+            "/news/other-name/": Resource(_page("memory-other-host")),
+            # the last link names this server as "localhost": another domain, allowed by MONITOR_ALLOWED_DOMAINS
+            "/feed.xml": Resource(rss(base, [base + "/big/", base + "/big-declared/", base + "/news/small-story/",
+                                             f"http://localhost:{server.port}/news/other-name/"]), content_type=RSS),
         })
         sources = write_sources(tmp_path / "s.toml", [{
             "name": "memory", "url": base + "/", "feeds": [base + "/feed.xml"],
@@ -350,7 +352,8 @@ def test_huge_sitemap_and_page_memory_flat(tmp_path):
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
         # default caps: DOWNLOAD_MAXSIZE 10 MiB, MONITOR_SITEMAP_MAX_BYTES 50 MiB, MONITOR_MAX_SITEMAP_URLS 50000
         popen = subprocess.Popen([sys.executable, "-m", "monitor", "crawl", "--sources", str(sources), "--db", str(db),
-                                  *FAST_SETTINGS], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                                  *FAST_SETTINGS, "-s", "MONITOR_ALLOWED_DOMAINS=localhost"], cwd=REPO_ROOT,
+                                 env=env, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
         try:
             memory = _watch(popen)
@@ -371,4 +374,5 @@ def test_huge_sitemap_and_page_memory_flat(tmp_path):
     assert {p for p, e in errors.items() if e["reason"] == "too_large"} == {
         "/big/", "/big-declared/", "/padded.xml", "/padded.xml.gz"}, errors
     assert "MONITOR_SITEMAP_MAX_BYTES" in errors["/padded.xml"]["detail"]
-    assert [a["url"] for a in rows(db, "SELECT url FROM articles")] == [base + "/news/small-story/"]
+    assert sorted(a["url"] for a in rows(db, "SELECT url FROM articles")) == [
+        base + "/news/small-story/", f"http://localhost:{server.port}/news/other-name/"]
