@@ -324,7 +324,10 @@ class ExtractionPool:
         self.restarts += 1
         if kill:
             self._killed.add(generation)
-            _kill_processes(old)
+        # Kill its processes even after a crash: the executor terminates the survivors itself, but a worker
+        # that a submit() spawned while the crash was being noticed escapes that, and the executor then
+        # waits for it forever (CPython 3.11 race; seen as a hang at interpreter exit).
+        _kill_processes(old)
         # no cancel_futures: pages still queued in it must fail with BrokenProcessPool (and be resubmitted),
         # not be cancelled
         old.shutdown(wait=False)
@@ -389,9 +392,12 @@ class ExtractionPool:
                     _kill_processes(executor)
                     return timeout_outcome(config.timeout, killed=True)
                 except BrokenProcessPool:
+                    # the executor's manager thread reaps the dead worker; joining it here too would race it
+                    # for the forkserver's status pipe (the loser reads EOF: exit code 255).  Its processes
+                    # are dead, so waiting for the shutdown is quick; then exitcode is the cached one.
+                    executor.shutdown(wait=True)
                     exitcode = None
                     for p in processes:
-                        p.join(1)
                         exitcode = p.exitcode if p.exitcode is not None else exitcode
                     logger.warning("extraction worker died again on %s: recorded as extraction_crashed",
                                    item.get("url"))

@@ -97,10 +97,15 @@ async def test_pool_contains_crashes_and_keeps_going():
 
 @pytest_twisted.ensureDeferred
 async def test_pool_soft_timeout_inline_and_in_worker():
-    config = ExtractConfig(timeout=0.5, function=HOOK)
+    short = ExtractConfig(timeout=0.5, function=HOOK)
+    normal = ExtractConfig(timeout=30, function=HOOK)    # a busy machine may take 0.5 s over a normal page
     for workers in (1, 2):
-        items = [page_item(1, "HOOK:sleep"), page_item(2)]
-        slow, fine = await aio(extract_all(ExtractionPool(workers), items, config))
+        pool = ExtractionPool(workers)
+        try:
+            slow, fine = await aio(asyncio.gather(pool.extract(page_item(1, "HOOK:sleep"), short),
+                                                  pool.extract(page_item(2), normal)))
+        finally:
+            pool.close()
         assert slow[:2] == ("error", "extraction_timeout"), workers
         assert "MONITOR_EXTRACT_TIMEOUT" in slow[2]
         assert fine[0] == "article"
@@ -109,10 +114,14 @@ async def test_pool_soft_timeout_inline_and_in_worker():
 @pytest.mark.slow
 @pytest_twisted.ensureDeferred
 async def test_pool_kills_a_stuck_worker_and_resubmits_the_others():
-    config = ExtractConfig(timeout=0.5, function=HOOK)   # stuck page killed after 2 x 0.5 + 5 s
+    short = ExtractConfig(timeout=0.5, function=HOOK)    # the stuck page is killed after 2 x 0.5 + 5 s
+    normal = ExtractConfig(timeout=30, function=HOOK)
     pool = ExtractionPool(2, queue=4)
-    items = [page_item(0, "HOOK:hang")] + [page_item(i) for i in range(1, 7)]
-    outcomes = await aio(extract_all(pool, items, config))
+    try:
+        outcomes = await aio(asyncio.gather(pool.extract(page_item(0, "HOOK:hang"), short),
+                                            *(pool.extract(page_item(i), normal) for i in range(1, 7))))
+    finally:
+        pool.close()
     assert outcomes[0][:2] == ("error", "extraction_timeout") and "killed" in outcomes[0][2]
     assert [o[0] for o in outcomes[1:]] == ["article"] * 6
     assert pool.restarts == 1
@@ -217,7 +226,7 @@ def test_crawl_records_crashed_and_stuck_pages_and_stores_the_rest(tmp_path):
         db = tmp_path / "m.db"
         result = run_monitor("crawl", "--sources", sources, "--db", db, *FAST_SETTINGS,
                              "-s", "MONITOR_EXTRACT_WORKERS=2", "-s", f"MONITOR_EXTRACT_FUNCTION={HOOK}",
-                             "-s", "MONITOR_EXTRACT_TIMEOUT=1")
+                             "-s", "MONITOR_EXTRACT_TIMEOUT=2")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "finished" in result.stdout
     stored = {r["url"] for r in rows(db, "SELECT url FROM articles")}
