@@ -288,6 +288,13 @@ def describe_sqlite_error(exc: BaseException, path) -> tuple[str, int]:
     what was committed before stays intact."""
     name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc)
+    if name.startswith("SQLITE_IOERR") or "disk I/O error" in text:   # ENOSPC on the -shm/-wal shows as I/O error
+        try:
+            st = os.statvfs(Path(path).parent)
+            if st.f_bavail * st.f_frsize < 1024 * 1024:
+                name = "SQLITE_FULL"
+        except OSError:
+            pass
     if name.startswith("SQLITE_FULL") or "disk is full" in text:
         return (f"{path}: the disk is full, SQLite could not write; free some space and run the crawl again "
                 "(articles stored before are intact; the rest is fetched next time)"), 1

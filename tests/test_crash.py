@@ -257,3 +257,25 @@ def test_disk_full_clear_error_exit_1_no_corruption(tmp_path, small_disk):
     assert read_only_count(db) == n
     statuses = [r["status"] for r in rows(db, "SELECT status FROM crawls ORDER BY id")]
     assert statuses[-1] == "finished" and statuses[0] in ("failed", "interrupted")
+
+
+def test_disk_full_at_start_exit_1(tmp_path):
+    """No room even for the schema: exit 1 (the machine's problem, not the user's input), one clear line."""
+    if not _can_mount():
+        pytest.skip("mounting a small tmpfs needs root on Linux")
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20k", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        sources = write_sources(tmp_path / "s.toml", [{"name": "x", "url": "http://127.0.0.1:9/"}])
+        result = CliRunner().invoke(cli, ["crawl", "--sources", str(sources), "--db", str(mnt / "m.db")])
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+    assert result.exit_code == 1, result.output
+    errors = [ln for ln in result.output.splitlines() if ln.startswith("Error:")]
+    assert len(errors) == 1 and "the disk is full" in errors[0] and "m.db" in errors[0]
