@@ -81,7 +81,10 @@ class NewsSpider(scrapy.Spider):
         # reliability (docs/reliability.md): sitemaps parsed while they download, pages cut at DOWNLOAD_MAXSIZE
         spider.sitemap_max_bytes = s.getint("MONITOR_SITEMAP_MAX_BYTES")
         spider.page_maxsize = s.getint("DOWNLOAD_MAXSIZE")
-        spider.sitemap_streams = {}   # Request -> SitemapStream of its download in progress
+        # Request -> SitemapStream of its download in progress (weak: a redirected or dropped request's goes away)
+        from weakref import WeakKeyDictionary
+
+        spider.sitemap_streams = WeakKeyDictionary()
         from scrapy import signals
 
         crawler.signals.connect(spider._on_headers, signal=signals.headers_received)

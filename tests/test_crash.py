@@ -235,7 +235,7 @@ def small_disk(tmp_path):
 
 
 def test_disk_full_clear_error_exit_1_no_corruption(tmp_path, small_disk):
-    n = 150
+    n = 90   # 1 MiB holds about 50 of these articles (text, FTS index, fingerprints, WAL)
     with FixtureServer(Site()) as srv:
         site = build_many_site(srv.url, n, delay=0, key="diskfull")
         srv.site.update(site.resources)
