@@ -182,7 +182,29 @@ def test_signal_stops_gracefully_and_commits_pending_batch(tmp_path, sig):
     assert integrity(db) == "ok"
 
 
+def _datasette_count(port: int, db: Path, serve: subprocess.Popen, timeout: float = 90) -> int:
+    """Articles counted through `monitor serve` (Datasette) once it answers."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    url = f"http://127.0.0.1:{port}/{db.stem}.json?sql=select+count(*)+as+n+from+articles&_shape=array"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if serve.poll() is not None:
+            pytest.fail(f"monitor serve exited {serve.returncode}: {serve.stderr.read()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                return json.loads(resp.read())[0]["n"]
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.3)
+    pytest.fail("monitor serve did not answer")
+
+
 def test_second_crawl_refused_while_readers_work(tmp_path):
+    import importlib.util
+    import socket
+
     with FixtureServer(Site()) as srv:
         site = build_many_site(srv.url, 300, delay=0.3, key="concurrent")   # ~45 s unless stopped
         srv.site.update(site.resources)
@@ -190,24 +212,36 @@ def test_second_crawl_refused_while_readers_work(tmp_path):
         db = tmp_path / "m.db"
         proc = start_crawl(sources, db, "-s", "MONITOR_BATCH_SIZE=2", "-s", "MONITOR_BATCH_SECONDS=0.5",
                            "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2")
+        serve = None
         try:
             wait_until(lambda: read_only_count(db) >= 2, proc, what="2 articles were committed")
+            if importlib.util.find_spec("datasette") is not None:   # Datasette reads too (starts meanwhile)
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", 0))
+                    port = s.getsockname()[1]
+                serve = subprocess.Popen([sys.executable, "-m", "monitor", "serve", "--db", str(db), "--port",
+                                          str(port)], cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             second = run_monitor("crawl", "--sources", sources, "--db", db, *FAST_SETTINGS, timeout=120)
-            # readers during the crawl: the CLI and plain sqlite3
+            # readers during the crawl: the CLI, Datasette and plain sqlite3
             search = run_monitor("search", "story", "--db", db, "--format", "json", timeout=120)
+            served = _datasette_count(port, db, serve) if serve is not None else None
             count = read_only_count(db)
             assert proc.poll() is None, "the first crawl ended too early for this test"
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=120)
         finally:
             kill_session(proc.pid)
+            if serve is not None:
+                serve.kill()
+                serve.wait()
     assert second.returncode == 2, second.stderr[-2000:]
     lines = [ln for ln in second.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "is still running on this database" in lines[0] and "Traceback" not in second.stderr
     assert rows(db, "SELECT count(*) AS n FROM crawls") == [{"n": 1}]   # the refused run left no row
     assert search.returncode == 0, search.stderr[-2000:]
     assert '"title": "Story concurrent-' in search.stdout          # it saw the articles committed so far
-    assert count >= 2
+    assert count >= 2 and (served is None or served >= 2)
     assert proc.returncode == 0, (out[-2000:], err[-3000:])
     assert rows(db, "SELECT status FROM crawls") == [{"status": "stopped"}]
 
