@@ -61,7 +61,7 @@ def monitor_rate(pages: list[tuple[bytes, str]]) -> tuple[float, float]:
     return len(pages) / (time.perf_counter() - t), (time.process_time() - c) / len(pages)
 
 
-def crawl(n: int, bodies: list[bytes], workers: int | None, tmp: Path, label: str):
+def crawl(n: int, bodies: list[bytes], workers: int | None, tmp: Path, label: str, extra=()):
     with cb.FixtureServer(cb.build_site(bodies)) as server:
         sitemap = cb.add_sitemaps(server.site, server.url, n)
         sources = cb.write_sources(tmp / "sources.toml", server.url, sitemap)
@@ -69,6 +69,7 @@ def crawl(n: int, bodies: list[bytes], workers: int | None, tmp: Path, label: st
         settings = list(cb.FAST)
         if workers:
             settings += ["-s", f"MONITOR_EXTRACT_WORKERS={workers}"]
+        settings += list(extra)
         run = cb.run_crawl(sources, db, settings, pss=False)
         article_requests = sum(1 for r in server.requests if r.path.startswith("/news/"))
     if run.returncode != 0:
@@ -83,6 +84,9 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=0, help="MONITOR_EXTRACT_WORKERS (default: the setting's, one per core)")
     ap.add_argument("--sample", type=int, default=100, help="pages for the serial extract_article baseline (default 100)")
     ap.add_argument("--inline", action="store_true", help="also crawl with MONITOR_EXTRACT_WORKERS=1")
+    ap.add_argument("--ceiling", action="store_true",
+                    help="also crawl with a near-free extraction (tests.extract_hooks.cheap): the crawl process's "
+                         "own ceiling (download, dedup, SQLite) without trafilatura")
     args = ap.parse_args(argv)
     if not cb.corpus_available():
         print(f"corpus not found at {cb.CORPUS}: nothing to measure (it lives in ../shared/corpus beside the repo)")
@@ -110,12 +114,18 @@ def main(argv=None) -> int:
         print(f"  plain trafilatura.extract, second half: {n2 / s2:.2f} pages/s", flush=True)
         plain = (n1 + n2) / (s1 + s2)
         plain_cpu = (c1 + c2) / (n1 + n2)
-        serial, serial_cpu = monitor_rate(pages[: args.sample])
+        serial, serial_cpu = monitor_rate(pages[:: max(1, n // args.sample)][: args.sample])   # spread over the set
         inline = None
         if args.inline:
             inline = crawl(n, bodies, 1, tmp, "inline")
             print(f"  monitor crawl, MONITOR_EXTRACT_WORKERS=1: {inline[0].wall:.1f} s, "
                   f"{n / inline[0].wall:.2f} pages/s", flush=True)
+        ceiling = None
+        if args.ceiling:
+            ceiling = crawl(n, bodies, args.workers, tmp, "ceiling",
+                            ["-s", "MONITOR_EXTRACT_FUNCTION=tests.extract_hooks.cheap"])
+            print(f"  monitor crawl, near-free extraction: {ceiling[0].wall:.1f} s, {n / ceiling[0].wall:.2f} pages/s",
+                  flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -131,6 +141,10 @@ def main(argv=None) -> int:
     if inline:
         print(f"{'monitor crawl, MONITOR_EXTRACT_WORKERS=1':44} {n / inline[0].wall:>8.2f} "
               f"{n / inline[0].wall / plain:>8.2f} {inline[0].cpu / n * 1000:>12.0f}")
+    if ceiling:
+        print(f"{'monitor crawl, near-free extraction (ceiling)':44} {n / ceiling[0].wall:>8.2f} "
+              f"{n / ceiling[0].wall / plain:>8.2f} {ceiling[0].cpu / n * 1000:>12.0f}"
+              f"   (crawl process {ceiling[0].cpu_main / n * 1000:.0f})")
     print(f"{'monitor crawl (worker pool)':44} {crawl_rate:>8.2f} {crawl_rate / plain:>8.2f} {crawl_cpu * 1000:>12.0f}"
           f"   (crawl process {run.cpu_main / n * 1000:.0f}, workers {(run.cpu - run.cpu_main) / n * 1000:.0f})")
     print(f"CPU-bound projection for an otherwise idle {cb.cores()}-core machine: crawl {cb.cores() / crawl_cpu:.2f} "
