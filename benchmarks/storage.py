@@ -7,7 +7,7 @@ then full-text search latency, at growing sizes of one database.
     python benchmarks/storage.py --batch 50 --sizes 20000   # the crawl's transaction size (MONITOR_BATCH_SIZE)
 
 Articles: Zipf-distributed pseudo-words (100k vocabulary), lengths log-normal around 550 words (title ~9,
-description ~25 words), 30 sources, 1 extra URL variant each; 6 % name Kazakhstan, 6 % the United States
+description ~25 words), 30 sources, published at a random minute of three years, 1 extra URL variant each; 6 % name Kazakhstan, 6 % the United States
 (so the bundled topics tag some).  The MinHash comes precomputed in ``extra["minhash"]`` as extraction
 workers send it (random values: unrelated texts).  Inserting is timed per segment (0 -> 10k -> 100k -> 1M);
 the rate is articles per second of ``write_batch`` wall time (text generation excluded).
@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,7 @@ from monitor import dedup  # noqa: E402
 from monitor.storage import ArticleRecord, Storage  # noqa: E402
 
 VOCAB_SIZE = 100_000
+EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
 SOURCES = [f"source-{i:02d}" for i in range(30)]
 TOPIC_WORDS = {"kz": ["Kazakhstan", "Astana", "Almaty", "Tokayev"], "us": ["United States", "Washington", "American"]}
 
@@ -91,6 +93,7 @@ class Generator:
         lengths = np.clip(self.rng.lognormal(np.log(550), 0.55, n), 60, 6000).astype(int)
         marks = self.rng.random((n, 2))
         sigs = self.rng.integers(0, 2**32, size=(n, dedup.NUM_PERM), dtype=np.uint64).astype(np.uint32)
+        minutes = self.rng.integers(0, 3 * 365 * 24 * 60, n)   # publication minute over three years
         out = []
         for j in range(n):
             i = start + j
@@ -108,7 +111,7 @@ class Generator:
             url = f"https://{src}.example/2026/{1 + (i // 28) % 12:02d}/{day:02d}/story-{i}"
             out.append(ArticleRecord(
                 url=url, source=src, text=text, title=title, author=f"Author {i % 997}",
-                published=f"2026-{1 + (i // 28) % 12:02d}-{day:02d}T{i % 24:02d}:{i % 60:02d}:00+00:00",
+                published=(EPOCH + timedelta(minutes=int(minutes[j]))).isoformat(),
                 language="en", word_count=int(lengths[j]), description=self.text(25).replace("\n", " "),
                 image=f"https://{src}.example/img/{i}.jpg", variants=[url + "?utm_source=rss"],
                 extra={"minhash": dedup.signature_to_bytes(dedup.Signature(sigs[j], int(lengths[j])))}))
@@ -196,6 +199,39 @@ def bare_fts_rate(gen: Generator, n: int, batch: int, folder: Path) -> float:
     return n / spent
 
 
+def _time_statements(storage) -> dict:
+    """Wrap the writer's execute/executemany to add up wall time per SQL statement."""
+    spent: dict[str, float] = {}
+    calls: dict[str, int] = {}
+
+    def wrap(fn):
+        def timed(sql, *params):
+            t = time.perf_counter()
+            try:
+                return fn(sql, *params)
+            finally:
+                key = " ".join(sql.split())[:90]
+                spent[key] = spent.get(key, 0.0) + time.perf_counter() - t
+                calls[key] = calls.get(key, 0) + 1
+        return timed
+
+    storage.db.execute = wrap(storage.db.execute)
+    conn_wrapper = wrap(storage.db.conn.executemany)
+
+    class Conn:                      # sqlite3.Connection attributes are read-only: proxy it
+        def __init__(self, conn):
+            self._conn = conn
+
+        def executemany(self, sql, seq):
+            return conn_wrapper(sql, seq)
+
+        def __getattr__(self, name):
+            return getattr(self._conn, name)
+
+    storage.db.conn = Conn(storage.db.conn)
+    return {"spent": spent, "calls": calls}
+
+
 def pct(values, p) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
@@ -210,6 +246,8 @@ def main(argv=None) -> int:
     ap.add_argument("--db", default=None, help="database file (default: a temporary file, deleted at the end)")
     ap.add_argument("--keep", action="store_true", help="keep the database file")
     ap.add_argument("--baseline", type=int, default=5000, help="articles for the bare-FTS5 baseline (default 5000)")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="time each SQL statement of the last 2,000 articles and print where the time goes")
     args = ap.parse_args(argv)
     sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(","))
 
@@ -238,11 +276,14 @@ def main(argv=None) -> int:
     print(f"{'articles':>9} {'segment art/s':>14} {'overall art/s':>14} {'gen s':>7} {'DB MB':>8} {'bytes/art':>9}"
           "   search p50/p95 ms: rare | selective | common | phrase/bool")
     done, write_s, gen_s, status = 0, 0.0, 0.0, {}
+    timed: dict = {}
     results = []
     for size in sizes:
         seg_start, seg_write = done, 0.0
         while done < size:
             n = min(args.batch, size - done)
+            if args.breakdown and size == sizes[-1] and size - done <= 2000 and not timed:
+                timed.update(_time_statements(storage))
             t = time.perf_counter()
             recs = gen.batch(done, n)
             t1 = time.perf_counter()
@@ -261,6 +302,8 @@ def main(argv=None) -> int:
         cells = " | ".join(f"{pct(by[c], 50):5.1f}/{pct(by[c], 95):6.1f}" for c in ("rare", "selective", "common",
                                                                                    "phrase/bool"))
         seg_rate = (done - seg_start) / seg_write
+        if timed:
+            timed["rate"] = seg_rate
         print(f"{done:>9,} {seg_rate:>14,.0f} {done / write_s:>14,.0f} {gen_s:>7.0f} {mb:>8,.0f} "
               f"{mb * 1e6 / done:>9,.0f}   {cells}", flush=True)
         hits = {c: statistics.median(s["counts"][q] for cc, q in qs if cc == c) for c in by}
@@ -272,6 +315,14 @@ def main(argv=None) -> int:
     print("median hits per query class at each size: " + "; ".join(
         f"{n:,}: " + ", ".join(f"{c} {h[c]:,.0f} ({h[c] / n:.2%})" for c in h) for n, *_, h in results))
     print(f"write_batch results: {status}; topic tags: {tags}")
+    if timed:
+        spent, calls, n_art = timed["spent"], timed["calls"], min(2000, sizes[-1])
+        print(f"\nwhere write_batch spends its time over the last {n_art:,} articles (SQL statements, ms per article):")
+        for sql, sec in sorted(spent.items(), key=lambda kv: -kv[1])[:10]:
+            print(f"  {sec / n_art * 1000:7.3f}  x{calls[sql] / n_art:<5.1f} {sql}")
+        total = 1000 / timed["rate"] if timed.get("rate") else 0.0
+        print(f"  {sum(spent.values()) / n_art * 1000:7.3f}  all statements, of {total:.3f} ms per article in "
+              f"write_batch (the rest is Python: content hash, LSH band keys, records)")
     last = results[-1]
     all_ms = [t for c, ts in last[4].items() for t in ts]
     sel_ms = last[4]["rare"] + last[4]["selective"]
