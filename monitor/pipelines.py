@@ -128,7 +128,8 @@ class StoragePipeline:
     def open_spider(self):
         entry = self._writers.get(self.db_path)
         if entry is None:
-            entry = self._writers[self.db_path] = [Storage.open(self.db_path), 0]
+            entry = self._writers[self.db_path] = [
+                Storage.open(self.db_path, cache_mb=self.crawler.settings.getint("MONITOR_SQLITE_CACHE_MB")), 0]
             self._set_topics(entry[0])
         entry[1] += 1
         self.storage = entry[0]

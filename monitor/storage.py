@@ -24,6 +24,7 @@ from monitor.urls import url_keys
 MIGRATION_SET = "media-monitor"
 migrations = Migrations(MIGRATION_SET)
 FTS_TOKENIZE = "unicode61 remove_diacritics 2"
+WRITER_CACHE_MB = 32   # page cache of the writing connection (MONITOR_SQLITE_CACHE_MB)
 
 
 def utcnow() -> str:
@@ -323,7 +324,11 @@ class Storage:
 
     # ---- opening
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None, *, create: bool = True, migrate: bool = True) -> "Storage":
+    def open(cls, path: str | os.PathLike | None = None, *, create: bool = True, migrate: bool = True,
+             cache_mb: int = WRITER_CACHE_MB) -> "Storage":
+        """The file at ``path`` (``$MONITOR_DB`` or ./monitor.db), checked and migrated (``migrate``: the
+        writer; it gets a ``cache_mb`` MB page cache, as the FTS and dedup indexes are updated at random
+        places once the file outgrows SQLite's default 2 MB cache)."""
         p = resolve_db_path(path)
         if p.exists():
             if p.is_dir():
@@ -357,6 +362,8 @@ class Storage:
             if migrate:
                 db.enable_wal()
                 conn.execute("PRAGMA synchronous = NORMAL")
+                if cache_mb > 0:
+                    conn.execute(f"PRAGMA cache_size = -{int(cache_mb) * 1024}")
                 migrations.apply(db)
         except BaseException as exc:
             if conn is not None:   # closed now: a refused file keeps no -wal/-shm beside it
@@ -531,7 +538,8 @@ class Storage:
                 return self.update_article(existing, rec)
             self._add_variants(existing, urls)
             return StoreResult(existing, "known")
-        duplicate_of = self._find_duplicate(rec)
+        keys = dedup.band_keys(self._signature(rec))   # once: for the candidate lookup and the new rows
+        duplicate_of = self._find_duplicate(rec, keys)
         cur = self.db.execute(
             """INSERT INTO articles (url, source, title, author, published, language, text, word_count,
                    content_hash, duplicate_of, fetched_at, description, image, crawl_id, modified_at)
@@ -541,7 +549,7 @@ class Storage:
              rec.fetched_at])
         article_id = cur.lastrowid
         self._add_variants(article_id, urls)
-        self._after_insert(article_id, rec)
+        self._after_insert(article_id, rec, keys)
         return StoreResult(article_id, "duplicate" if duplicate_of else "new", duplicate_of)
 
     def _add_variants(self, article_id: int, urls: Iterable[str]) -> None:
@@ -552,14 +560,14 @@ class Storage:
     near_dup_threshold: float = dedup.NEAR_DUP_THRESHOLD   # MONITOR_NEAR_DUP_THRESHOLD; set per instance
     max_near_dup_candidates: int = 200                      # signatures compared per lookup, most bands first
 
-    def _find_duplicate(self, rec: ArticleRecord) -> int | None:
+    def _find_duplicate(self, rec: ArticleRecord, keys: list[int] | None = None) -> int | None:
         """Id of the first article of rec's duplicate group (never a chain), or None.
 
         Exact duplicates by ``content_hash`` (always recomputed here with ``dedup.content_hash`` so that
         every row uses one definition), then near duplicates: the LSH band keys of rec's MinHash select
         candidates through the ``lsh_buckets`` index (no scan), their signatures are compared, and the
         most similar match's group root is returned.  rec's signature is left in
-        ``rec.extra["minhash"]`` for ``_after_insert``.
+        ``rec.extra["minhash"]`` for ``_after_insert``; ``keys`` are its band keys when the caller has them.
         """
         rec.content_hash = dedup.content_hash(rec.text)
         row = self.db.execute(
@@ -568,15 +576,17 @@ class Storage:
         if row:
             return self._group_root(row[0])
         sig = self._signature(rec)
-        for cand, _ in self.near_duplicates(sig):
+        for cand, _ in self.near_duplicates(sig, keys=keys):
             root = self._group_root(cand)
             if root is not None:
                 return root
         return None
 
-    def near_duplicates(self, signature: "dedup.Signature | bytes", exclude: int | None = None) -> list[tuple[int, float]]:
-        """``(article_id, estimated Jaccard)`` of stored near duplicates of a signature, best first."""
-        keys = dedup.band_keys(signature)
+    def near_duplicates(self, signature: "dedup.Signature | bytes", exclude: int | None = None,
+                        keys: list[int] | None = None) -> list[tuple[int, float]]:
+        """``(article_id, estimated Jaccard)`` of stored near duplicates of a signature, best first
+        (``keys``: the signature's band keys, when the caller has computed them already)."""
+        keys = dedup.band_keys(signature) if keys is None else keys
         if not keys:
             return []
         q = ",".join("?" * len(keys))
@@ -618,24 +628,29 @@ class Storage:
         rec.extra["minhash"] = dedup.signature_to_bytes(sig)
         return sig
 
-    def _save_fingerprint(self, article_id: int, sig: "dedup.Signature") -> None:
-        old = self.db.execute("SELECT signature FROM article_fingerprints WHERE article_id = ?", [article_id]).fetchone()
-        if old:
-            try:
-                old_keys = dedup.band_keys(old[0])
-            except ValueError:            # another signature version: find its rows the slow way
-                self.db.execute("DELETE FROM lsh_buckets WHERE article_id = ?", [article_id])
-            else:
-                self.db.conn.executemany("DELETE FROM lsh_buckets WHERE key = ? AND article_id = ?",
-                                         [(k, article_id) for k in old_keys])
+    def _save_fingerprint(self, article_id: int, sig: "dedup.Signature", keys: list[int] | None = None,
+                          new: bool = False) -> None:
+        """Store sig and its LSH band rows (``new``: article_id was just inserted, so it has none yet)."""
+        if not new:
+            old = self.db.execute("SELECT signature FROM article_fingerprints WHERE article_id = ?",
+                                  [article_id]).fetchone()
+            if old:
+                try:
+                    old_keys = dedup.band_keys(old[0])
+                except ValueError:            # another signature version: find its rows the slow way
+                    self.db.execute("DELETE FROM lsh_buckets WHERE article_id = ?", [article_id])
+                else:
+                    self.db.conn.executemany("DELETE FROM lsh_buckets WHERE key = ? AND article_id = ?",
+                                             [(k, article_id) for k in old_keys])
         self.db.execute("INSERT OR REPLACE INTO article_fingerprints (article_id, signature) VALUES (?, ?)",
                         [article_id, dedup.signature_to_bytes(sig)])
+        keys = dedup.band_keys(sig) if keys is None else keys
         self.db.conn.executemany("INSERT OR IGNORE INTO lsh_buckets (key, article_id) VALUES (?, ?)",
-                                 [(k, article_id) for k in dedup.band_keys(sig)])
+                                 [(k, article_id) for k in keys])
 
-    def _after_insert(self, article_id: int, rec: ArticleRecord) -> None:
+    def _after_insert(self, article_id: int, rec: ArticleRecord, keys: list[int] | None = None) -> None:
         """Per-article bookkeeping in the same transaction: fingerprint + LSH buckets, story links."""
-        self._save_fingerprint(article_id, self._signature(rec))
+        self._save_fingerprint(article_id, self._signature(rec), keys, new=True)
         self.link_story(article_id, rec)
 
     def link_story(self, article_id: int, rec: ArticleRecord) -> int | None:

@@ -17,6 +17,20 @@ def test_schema_and_wal(fresh_db):
     assert fresh_db.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_writer_page_cache(tmp_path):
+    from monitor.storage import WRITER_CACHE_MB
+
+    store = Storage.open(tmp_path / "a.db")
+    assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -WRITER_CACHE_MB * 1024
+    store.close()
+    store = Storage.open(tmp_path / "a.db", cache_mb=8)
+    assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -8192
+    store.close()
+    reader = Storage.open(tmp_path / "a.db", migrate=False)   # readers keep SQLite's default
+    assert reader.db.execute("PRAGMA cache_size").fetchone()[0] == -2000
+    reader.close()
+
+
 def test_write_batch_stores_variants_and_fts(fresh_db):
     fresh_db.crawl_id = fresh_db.start_crawl(["wire"])
     res = fresh_db.write_batch([rec("https://w.example/a", variants=["https://w.example/a?utm_source=x"],
