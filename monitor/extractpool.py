@@ -257,7 +257,7 @@ def default_workers() -> int:
 class ExtractionPool:
     """Pages -> outcomes on ``workers`` processes (inline when workers <= 1); see module docstring."""
 
-    def __init__(self, workers: int = 0, *, queue: int = 0, max_tasks_per_child: int = 500,
+    def __init__(self, workers: int = 0, *, queue: int = 0, max_tasks_per_child: int = 100,
                  log_level: str = "WARNING", log_file: str | None = None):
         self.workers = workers if workers > 0 else default_workers()
         self.inline = self.workers <= 1
