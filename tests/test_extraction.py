@@ -337,6 +337,65 @@ def test_jsonld_metadata_used():
     assert art.signals.jsonld_types == ("NewsArticle",)
 
 
+# --- one parse, metadata once -------------------------------------------------------------------------
+
+FRAGMENT = ("<!-- html page --><body><article><h1>A headline here</h1>"
+            + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS * 2) + "</article></body>")
+
+
+@pytest.mark.parametrize("html, hints, require", [
+    (page(EN_PARAGRAPHS, head=EN_HEAD), {}, False),
+    (page(EN_PARAGRAPHS * 3, lang=None, head="", byline='<div class="author">John Smith</div>',  # found by
+          before='<time datetime="2024-05-17">May 17, 2024</time>'), {}, False),  # trafilatura's searches
+    (page(EN_PARAGRAPHS * 3, head='<meta name="date" content="2024-05-17">'), {}, True),
+    (page(EN_PARAGRAPHS, lang=None, head=""), {"author": "Feed Author", "published": "2024-05-17"}, False),
+    (page(KK_PARAGRAPHS, lang="ru"), {}, False),
+    (FRAGMENT, {}, False),  # no <head>: trafilatura gets the HTML, not a copy of the fragment
+])
+def test_same_result_as_trafilatura_with_metadata(monkeypatch, html, hints, require):
+    """The one-parse path gives what bare_extraction(with_metadata=True) gives (the fallback when a
+    trafilatura version lacks the helpers)."""
+    fast = extract_article(html.encode(), URL, hints=hints, require_article_signals=require)
+    monkeypatch.setattr(extraction, "_traf_api", False)
+    assert fast == extract_article(html.encode(), URL, hints=hints, require_article_signals=require)
+    assert isinstance(fast, Article)
+
+
+def test_one_parse_and_metadata_once_per_page(monkeypatch):
+    api = dict(extraction._trafilatura_api())
+    calls = []
+    for name in ("load_html", "examine_meta"):
+        monkeypatch.setitem(api, name, lambda *a, _f=api[name], _n=name, **k: calls.append(_n) or _f(*a, **k))
+    monkeypatch.setattr(extraction, "_traf_api", api)
+    monkeypatch.setattr(extraction, "_parse_html", lambda html: pytest.fail("parsed twice"))
+    passes = []
+    real = extraction._trafilatura
+    monkeypatch.setattr(extraction, "_trafilatura", lambda source, url, precision, with_metadata=True: (
+        passes.append((type(source).__name__, with_metadata)) or real(source, url, precision, with_metadata)))
+    art = article(extract_article(page(EN_PARAGRAPHS, head=EN_HEAD).encode(), URL))
+    assert art.author == "Jane Doe" and art.title == "Kazakhstan and US hold rights dialogue"
+    assert passes == [("HtmlElement", False)] * 2  # short text: the balanced pass ran too, on the same tree
+    assert calls == ["load_html", "examine_meta"]
+
+
+def test_oversized_jsonld_left_out_of_trafilatura_metadata(monkeypatch):
+    """A huge JSON-LD script (a live blog) can send trafilatura's metadata into a quadratic regex loop;
+    it is left to our own linear JSON-LD reading."""
+    import trafilatura.metadata
+
+    seen = []
+    normalize = trafilatura.metadata.normalize_json
+    monkeypatch.setattr(trafilatura.metadata, "normalize_json", lambda s: seen.append(len(s)) or normalize(s))
+    big = _jsonld({"@context": "https://schema.org", "@type": "LiveBlogPosting", "headline": "Big headline",
+                   "author": {"@type": "Person", "name": "Jane Doe"}, "articleBody": "update " * 20_000})
+    small = _jsonld({"@context": "https://schema.org", "@type": "BlogPosting", "headline": "Small headline"})
+    art = article(extract_article(page(EN_PARAGRAPHS, head=big + small).encode(), URL))
+    assert seen and max(seen) <= extraction.JSON_METADATA_MAX_CHARS
+    assert art.title == "Small headline"  # trafilatura still reads the small script
+    assert art.author == "Jane Doe"  # from the big one, through _page_facts
+    assert art.signals.jsonld_types == ("LiveBlogPosting", "BlogPosting")
+
+
 # --- hints --------------------------------------------------------------------------------------------
 
 def test_hints_fill_only_what_the_page_lacks():
