@@ -2,7 +2,8 @@
 URL variants, exact and near-duplicate checks, fingerprints + LSH buckets, story links, topic tags),
 then full-text search latency, at growing sizes of one database.
 
-    python benchmarks/storage.py                            # 10k, 100k, 1M articles (about 15-25 min, 2 cores, ~9 GB)
+    python benchmarks/storage.py                            # 10k, 100k, 1M through write_batch (over an hour here: ~270/s)
+    python benchmarks/storage.py --fill-above 100000        # write_batch to 100k, bulk fill to 1M (~35 min, ~8 GB)
     python benchmarks/storage.py --sizes 10000,100000       # quicker
     python benchmarks/storage.py --batch 50 --sizes 20000   # the crawl's transaction size (MONITOR_BATCH_SIZE)
 
