@@ -19,12 +19,12 @@ from sqlite_utils.migrations import Migrations
 
 from monitor import dedup
 from monitor.errors import DatabaseError, MonitorError
+from monitor.settings import MONITOR_SQLITE_CACHE_MB as WRITER_CACHE_MB   # the writer's page cache default
 from monitor.urls import url_keys
 
 MIGRATION_SET = "media-monitor"
 migrations = Migrations(MIGRATION_SET)
 FTS_TOKENIZE = "unicode61 remove_diacritics 2"
-WRITER_CACHE_MB = 32   # page cache of the writing connection (MONITOR_SQLITE_CACHE_MB)
 
 
 def utcnow() -> str:
@@ -538,8 +538,9 @@ class Storage:
                 return self.update_article(existing, rec)
             self._add_variants(existing, urls)
             return StoreResult(existing, "known")
-        keys = dedup.band_keys(self._signature(rec))   # once: for the candidate lookup and the new rows
-        duplicate_of = self._find_duplicate(rec, keys)
+        sig = self._signature(rec)          # once: for the candidate lookup and the new rows
+        keys = dedup.band_keys(sig)
+        duplicate_of = self._find_duplicate(rec, sig, keys)
         cur = self.db.execute(
             """INSERT INTO articles (url, source, title, author, published, language, text, word_count,
                    content_hash, duplicate_of, fetched_at, description, image, crawl_id, modified_at)
@@ -549,7 +550,7 @@ class Storage:
              rec.fetched_at])
         article_id = cur.lastrowid
         self._add_variants(article_id, urls)
-        self._after_insert(article_id, rec, keys)
+        self._after_insert(article_id, rec, sig, keys)
         return StoreResult(article_id, "duplicate" if duplicate_of else "new", duplicate_of)
 
     def _add_variants(self, article_id: int, urls: Iterable[str]) -> None:
@@ -560,14 +561,16 @@ class Storage:
     near_dup_threshold: float = dedup.NEAR_DUP_THRESHOLD   # MONITOR_NEAR_DUP_THRESHOLD; set per instance
     max_near_dup_candidates: int = 200                      # signatures compared per lookup, most bands first
 
-    def _find_duplicate(self, rec: ArticleRecord, keys: list[int] | None = None) -> int | None:
+    def _find_duplicate(self, rec: ArticleRecord, sig: "dedup.Signature | None" = None,
+                        keys: list[int] | None = None) -> int | None:
         """Id of the first article of rec's duplicate group (never a chain), or None.
 
         Exact duplicates by ``content_hash`` (always recomputed here with ``dedup.content_hash`` so that
         every row uses one definition), then near duplicates: the LSH band keys of rec's MinHash select
         candidates through the ``lsh_buckets`` index (no scan), their signatures are compared, and the
         most similar match's group root is returned.  rec's signature is left in
-        ``rec.extra["minhash"]`` for ``_after_insert``; ``keys`` are its band keys when the caller has them.
+        ``rec.extra["minhash"]`` for ``_after_insert``; ``sig`` and ``keys`` are that signature and its band
+        keys when the caller has them already.
         """
         rec.content_hash = dedup.content_hash(rec.text)
         row = self.db.execute(
@@ -575,7 +578,7 @@ class Storage:
             [rec.content_hash]).fetchone()
         if row:
             return self._group_root(row[0])
-        sig = self._signature(rec)
+        sig = self._signature(rec) if sig is None else sig
         for cand, _ in self.near_duplicates(sig, keys=keys):
             root = self._group_root(cand)
             if root is not None:
@@ -648,9 +651,9 @@ class Storage:
         self.db.conn.executemany("INSERT OR IGNORE INTO lsh_buckets (key, article_id) VALUES (?, ?)",
                                  [(k, article_id) for k in keys])
 
-    def _after_insert(self, article_id: int, rec: ArticleRecord, keys: list[int] | None = None) -> None:
+    def _after_insert(self, article_id: int, rec: ArticleRecord, sig: "dedup.Signature", keys: list[int]) -> None:
         """Per-article bookkeeping in the same transaction: fingerprint + LSH buckets, story links."""
-        self._save_fingerprint(article_id, self._signature(rec), keys, new=True)
+        self._save_fingerprint(article_id, sig, keys, new=True)
         self.link_story(article_id, rec)
 
     def link_story(self, article_id: int, rec: ArticleRecord) -> int | None:
