@@ -231,6 +231,49 @@ def _m005_schedule(db: sqlite_utils.Database) -> None:
     )
 
 
+# The full-text index declared exactly as sqlite-utils' ``Table.enable_fts(["title", "text"], tokenize=...)``
+# writes it: ``content="articles"`` (double quotes) is what sqlite-utils' and Datasette's ``detect_fts`` look
+# for, so `sqlite-utils search monitor.db articles ...` and Datasette's search box work with no configuration.
+# The rowid of the content table is articles.id (INTEGER PRIMARY KEY).  Columns in this order: bm25 weights
+# (monitor.query) and topic probes (monitor.topics) rely on title, text.
+ARTICLES_FTS_SQL = f"""CREATE VIRTUAL TABLE "articles_fts" USING FTS5 (
+    "title", "text",
+    tokenize='{FTS_TOKENIZE}',
+    content="articles"
+)"""
+# sqlite-utils' trigger names and quoting (so `sqlite-utils disable-fts` finds and drops them), except the
+# update trigger: it fires only when title or text change, not on every bookkeeping update of a row.
+ARTICLES_FTS_TRIGGERS_SQL = """
+CREATE TRIGGER "articles_ai" AFTER INSERT ON "articles" BEGIN
+  INSERT INTO "articles_fts" (rowid, "title", "text") VALUES (new.rowid, new."title", new."text");
+END;
+CREATE TRIGGER "articles_ad" AFTER DELETE ON "articles" BEGIN
+  INSERT INTO "articles_fts" ("articles_fts", rowid, "title", "text") VALUES('delete', old.rowid, old."title", old."text");
+END;
+CREATE TRIGGER "articles_au" AFTER UPDATE OF "title", "text" ON "articles" BEGIN
+  INSERT INTO "articles_fts" ("articles_fts", rowid, "title", "text") VALUES('delete', old.rowid, old."title", old."text");
+  INSERT INTO "articles_fts" (rowid, "title", "text") VALUES (new.rowid, new."title", new."text");
+END;
+"""
+
+
+@migrations(name="m006_fts_sqlite_utils")
+def _m006_fts_sqlite_utils(db: sqlite_utils.Database) -> None:
+    """Re-declare articles_fts the way sqlite-utils does (m001 wrote ``content='articles'``, which
+    sqlite-utils and Datasette do not detect) and rebuild its index from articles; one transaction."""
+    db.executescript(
+        f"""
+        DROP TRIGGER IF EXISTS articles_ai;
+        DROP TRIGGER IF EXISTS articles_ad;
+        DROP TRIGGER IF EXISTS articles_au;
+        DROP TABLE IF EXISTS articles_fts;
+        {ARTICLES_FTS_SQL};
+        {ARTICLES_FTS_TRIGGERS_SQL}
+        INSERT INTO "articles_fts" ("articles_fts") VALUES ('rebuild');
+        """
+    )
+
+
 KNOWN_MIGRATIONS = lambda: {m.name for m in migrations._migrations}  # noqa: E731
 
 
