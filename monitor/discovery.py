@@ -158,29 +158,17 @@ def iter_sitemap(body: bytes):
     """
     from lxml import etree
 
+    from monitor.sitemapstream import _entry
+
     context = etree.iterparse(BytesIO(body), events=("end",), resolve_entities=False, no_network=True,
                               huge_tree=False, load_dtd=False)
     for _, elem in context:
         tag = _local(elem.tag)
         if tag not in ("url", "sitemap"):
             continue
-        loc = lastmod = None
-        news: dict = {}
-        for child in elem.iter():
-            ctag = _local(child.tag)
-            text = (child.text or "").strip() if isinstance(child.tag, str) else ""
-            if ctag == "loc" and loc is None and child.getparent() is elem:
-                loc = text
-            elif ctag == "lastmod":
-                lastmod = text or None
-            elif ctag == "publication_date":
-                news["published"] = text or None
-            elif ctag == "title" and child.getparent() is not None and _local(child.getparent().tag) == "news":
-                news["title"] = text or None
-            elif ctag == "language":
-                news["language"] = text or None
-        if loc:
-            yield tag, loc, lastmod, news
+        entry = _entry(tag, elem)   # one reading of an entry, shared with the streaming parser
+        if entry is not None:
+            yield entry
         elem.clear()
         while elem.getprevious() is not None:
             del elem.getparent()[0]

@@ -14,15 +14,42 @@ each received chunk (Scrapy's ``bytes_received`` signal) to a ``SitemapStream``,
   ``max_bytes`` of XML went through, or the XML / gzip is broken.
 
 The entries read before a stop or an error are kept (``entries``); ``problem`` says what went wrong in
-words a person can act on.  No Scrapy here: the spider owns the signal wiring.
+words a person can act on.  An entry is kept only if it was read whole: libxml2 (lxml 6.2+) hands over the
+element it was inside when the data ended early or broke, with whatever part of ``<loc>`` had arrived, so
+such an entry is dropped, and a ``<loc>`` must be an absolute http(s) URL with a host or a root- or
+protocol-relative path (``plausible_loc``).  No Scrapy here: the spider owns the signal wiring.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
+from urllib.parse import urlsplit
 
 CHUNK = 1 << 20          # most bytes un-gzipped (and parsed) per step
 GZIP_MAGIC = b"\x1f\x8b"
+TAIL = 8192              # bytes of XML kept to tell whether the data ended inside an entry
+_ENTRY_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?(?:url|sitemap)(?=[\s/>])")
+
+
+def plausible_loc(loc: str) -> bool:
+    """An absolute http(s) URL with a host, or a root- or protocol-relative reference (resolved against the
+    sitemap's URL by the caller).  Anything else (``https``, ``a``, ``javascript:``) is not an entry."""
+    if loc.startswith("/"):
+        return not loc.startswith("//") or bool(urlsplit("http:" + loc).hostname)
+    try:
+        parts = urlsplit(loc)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def _ends_inside_entry(tail: bytes) -> bool:
+    """Whether the XML seen last opens a ``<url>``/``<sitemap>`` that it never closes."""
+    last = None
+    for m in _ENTRY_TAG.finditer(tail):
+        last = m
+    return last is not None and not last.group(1)
 
 
 def _local(tag) -> str:
@@ -44,6 +71,7 @@ class SitemapStream:
         self._head = b""             # the first byte, while it is too early to tell gzip from XML
         self.received = 0            # bytes received (compressed, when gzipped)
         self.xml_bytes = 0           # bytes of XML parsed
+        self._tail = b""             # the last TAIL bytes of XML parsed
         self.entries: list[tuple[str, str, str | None, dict]] = []
         self.gzipped = False
         self.stopped: str | None = None    # "max_urls" or "max_bytes": cut on purpose
@@ -101,6 +129,7 @@ class SitemapStream:
             xml = xml[:room]
             self.stopped = "max_bytes"
         self.xml_bytes += len(xml)
+        self._tail = (self._tail + xml)[-TAIL:]
         try:
             self._parser.feed(xml)
         except etree.XMLSyntaxError as exc:
@@ -154,7 +183,10 @@ class SitemapStream:
                 try:
                     self._parser.close()
                 except etree.XMLSyntaxError as exc:
+                    before = len(self.entries)
                     self._drain()
+                    if len(self.entries) > before and _ends_inside_entry(self._tail):
+                        self.entries.pop()   # the data ended inside it: closed by the parser's recovery
                     self.error = self._describe(exc)
                 else:
                     self._drain()
@@ -206,4 +238,4 @@ def _entry(tag: str, elem) -> tuple[str, str, str | None, dict] | None:
             news["title"] = text or None
         elif ctag == "language":
             news["language"] = text or None
-    return (tag, loc, lastmod, news) if loc else None
+    return (tag, loc, lastmod, news) if loc and plausible_loc(loc) else None

@@ -27,7 +27,7 @@
 The result is idempotent: ``canonicalize(canonicalize(u)) == canonicalize(u)`` (property-tested).
 
 Site identity (:func:`same_site`, :func:`site_key`) uses the registered domain from the public suffix list
-bundled with the ``tld`` package (a courlan dependency), read from disk only; when that file is missing the
+bundled with the ``tld`` package, read from disk only; when that file is missing the
 host itself is used.  IP addresses, ``localhost`` and hosts without a public suffix are their own site,
 port included (so fixture servers on two ports are two sites).
 """
@@ -205,7 +205,7 @@ def _psl_available() -> bool:
     """The bundled public suffix file is present (else tld would try to download it: never let it)."""
     try:
         from tld.utils import MozillaTLDSourceParser, project_dir
-    except ImportError:  # pragma: no cover - tld comes with courlan
+    except ImportError:  # pragma: no cover - tld is a declared dependency
         return False
     path = MozillaTLDSourceParser.local_path
     return os.path.exists(path if os.path.isabs(path) else project_dir(path))

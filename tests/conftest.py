@@ -15,3 +15,20 @@ def fresh_db(tmp_path):
     storage = Storage.open(tmp_path / "test.db")
     yield storage
     storage.close()
+
+
+# versions that decide behaviour (CI builds a fresh venv each run: the header says what it installed)
+HEADER_PACKAGES = ("scrapy", "twisted", "trafilatura", "lxml", "lxml_html_clean", "click", "sqlite-utils", "datasette",
+                   "feedparser", "numpy", "scrapy-redis", "redis")
+
+
+def pytest_report_header(config):
+    from importlib import metadata
+
+    found = []
+    for name in HEADER_PACKAGES:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} (not installed)")
+    return "media-monitor stack: " + ", ".join(found)

@@ -7,6 +7,9 @@ Sections between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` markers are r
 - ``schema``: the SQL of a freshly migrated database.
 
 ``python tools/gen_readme.py`` rewrites README.md; ``--check`` exits 1 when it is out of date (a test runs it).
+The check compares the command help by its words, not its layout: a click release that wraps lines or brackets
+a metavar differently (click 8.5 writes ``[COMMAND]`` where 8.4 wrote ``COMMAND``) is not drift, a changed
+option, help text or default is.
 """
 
 from __future__ import annotations
@@ -77,16 +80,33 @@ def schema_section() -> str:
 
 
 SECTIONS = {"commands": commands_section, "settings": settings_section, "schema": schema_section}
+# how a section is compared by --check: layout-free for click's help text, exact for the rest
+WORDS = re.compile(r"\w+")
+COMPARE = {"commands": lambda body: WORDS.findall(body)}
+
+
+def _pattern(name: str) -> re.Pattern:
+    return re.compile(rf"(<!-- BEGIN {name} -->\n)(.*?)(<!-- END {name} -->)", re.S)
 
 
 def render(text: str) -> str:
     for name, fn in SECTIONS.items():
-        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
+        pattern = _pattern(name)
         if not pattern.search(text):
             raise SystemExit(f"README.md has no <!-- BEGIN {name} --> ... <!-- END {name} --> markers")
         body = fn()
-        text = pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
+        text = pattern.sub(lambda m: m.group(1) + body + m.group(3), text)
     return text
+
+
+def stale_sections(current: str, new: str) -> list[str]:
+    """Names of the generated sections whose README text differs from what the code says now."""
+    out = []
+    for name in SECTIONS:
+        key = COMPARE.get(name, lambda body: body)
+        if key(_pattern(name).search(current).group(2)) != key(_pattern(name).search(new).group(2)):
+            out.append(name)
+    return out
 
 
 def main() -> int:
@@ -96,8 +116,9 @@ def main() -> int:
     current = README.read_text(encoding="utf-8")
     new = render(current)
     if args.check:
-        if new != current:
-            print("README.md is out of date: run python tools/gen_readme.py", file=sys.stderr)
+        stale = stale_sections(current, new)
+        if stale:
+            print(f"README.md is out of date ({', '.join(stale)}): run python tools/gen_readme.py", file=sys.stderr)
             return 1
         return 0
     README.write_text(new, encoding="utf-8")
