@@ -239,8 +239,15 @@ class NewsSpider(scrapy.Spider):
         return True
 
     def _on_site(self, url: str) -> bool:
-        host = (urlsplit(url).hostname or "").lower()
-        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+        """An absolute http(s) URL on one of the source's domains (every discovered URL passes here)."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:   # e.g. an invalid IPv6 literal in a feed link
+            return False
+        if parts.scheme.lower() not in ("http", "https"):
+            return False
+        host = (parts.hostname or "").lower()
+        return bool(host) and any(host == d or host.endswith("." + d) for d in self.allowed_domains)
 
     # ------------------------------------------------------------------ feeds
     def parse_feed(self, response: Response):
