@@ -79,3 +79,25 @@ def test_empty_and_not_xml():
     assert "empty" in SitemapStream.read(b"").problem
     assert "malformed" in SitemapStream.read(b"<html><body>Not found</body>").problem
     assert SitemapStream.read(b"<html><body>Not found</body></html>").entries == []
+
+
+def test_an_entry_cut_off_is_never_an_entry():
+    """lxml 6.2 hands over the element it was inside when the data ended, with the part of <loc> that came:
+    neither a bare scheme nor a plausible-looking URL cut in its path may become an entry."""
+    body = urlset(LOCS).encode()
+    start = body.index(LOCS[3].encode())
+    for cut in (start + 5, start + len("https://example.com/ne"), start + len(LOCS[3]),
+                start + len(LOCS[3]) + len("</loc>")):
+        for size in (7, 1 << 20):
+            s = _feed(SitemapStream(), body[:cut], size)
+            assert [e[1] for e in s.entries] == LOCS[:3], (cut, size)
+            assert "3 entries read" in s.problem
+    # cut right after an entry's closing tag: that entry is whole and kept
+    whole = body.index(b"</url>", start) + len(b"</url>")
+    assert [e[1] for e in SitemapStream.read(body[:whole]).entries] == LOCS[:4]
+
+
+def test_only_http_urls_or_relative_paths_are_entries():
+    odd = ["https", "a", "javascript:alert(1)", "ftp://example.com/x", "http://", "//"]
+    s = SitemapStream.read(urlset([*odd, "/news/rel/", "//example.com/news/proto/", LOCS[0]]).encode())
+    assert [e[1] for e in s.entries] == ["/news/rel/", "//example.com/news/proto/", LOCS[0]]
