@@ -254,3 +254,57 @@ def test_plain_datasette_offers_search_on_articles(corpus_db):
     with http_server([sys.executable, "-m", "datasette", "serve", str(path), "--host", "127.0.0.1",
                       "--port", str(port)], port) as base:
         assert_datasette_search(base, path.stem, ids)
+
+
+# --------------------------------------------------------------------------- README section
+
+README_SECTION = "## For sqlite-utils / Datasette users"
+
+
+def readme_commands() -> list[list[str]]:
+    """The commands of the first ```bash block of the README's sqlite-utils / Datasette section."""
+    import shlex
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index(README_SECTION):]
+    block = section[section.index("```bash\n") + len("```bash\n"):]
+    block = block[:block.index("```")]
+    return [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("datasette") is None, reason="datasette not installed")
+def test_readme_sqlite_utils_and_datasette_examples_run(corpus_db, monkeypatch):
+    """Every command of the README section runs against a small database named monitor.db: sqlite-utils
+    commands exit 0 with rows; `datasette monitor.db` and `monitor serve` answer with a search box."""
+    path, ids = corpus_db
+    monkeypatch.delenv("MONITOR_DB", raising=False)
+    commands = readme_commands()
+    seen = set()
+    for argv in commands:
+        assert "monitor.db" in argv or argv[:2] == ["monitor", "serve"], argv
+        if argv[0] == "sqlite-utils":
+            seen.add(f"sqlite-utils {argv[1]}")
+            result = sqlite_utils_cli(*argv[1:], cwd=path.parent)
+            assert result.returncode == 0, (argv, result.stderr)
+            out = result.stdout.strip().splitlines()
+            assert len(out) >= 2, (argv, result.stdout)                 # a header (or "[") and rows
+            if argv[1] == "search" and "kazakhstan" in argv:
+                assert "Kazatomprom keeps guidance" in result.stdout
+            if argv[1] == "search" and "казахстан*" in " ".join(argv):
+                assert "Қазақстан мен АҚШ саудасы өсті" in result.stdout
+        elif argv[0] == "datasette":
+            seen.add("datasette")
+            port = free_port()
+            with http_server([sys.executable, "-m", "datasette", *argv[1:], "--host", "127.0.0.1",
+                              "--port", str(port)], port, cwd=path.parent) as base:
+                assert_datasette_search(base, "monitor", ids)
+        elif argv[:2] == ["monitor", "serve"]:
+            seen.add("monitor serve")
+            port = free_port()
+            with http_server([sys.executable, "-m", "monitor", *argv[1:], "--port", str(port)], port,
+                             cwd=path.parent) as base:
+                assert_datasette_search(base, "monitor", ids)
+        else:
+            pytest.fail(f"README command not covered by this test: {argv}")
+    assert seen >= {"sqlite-utils search", "sqlite-utils tables", "sqlite-utils rows", "sqlite-utils query",
+                    "datasette", "monitor serve"}
