@@ -450,8 +450,22 @@ class Scheduler:
                 self.log(note)
         with self.open_store() as store:
             store.save_source_states(new_states)
-        told = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()))
-        self.log(f"crawl {result.crawl_id} {result.status}: {told}")
+        self.log(f"crawl {result.crawl_id} {result.status}: {describe_run(per_source, names, outcomes)}")
+
+
+SOURCE_OUTCOMES = {NEW: "with new articles", EMPTY: "with nothing new", FAILED: "failed", STOPPED: "stopped"}
+
+
+def describe_run(per_source: dict, names: Sequence[str], outcomes: dict[str, int]) -> str:
+    """'7 new articles, 2 duplicates; sources: 2 with new articles, 1 with nothing new': articles counted
+    from the crawl's per-source summary, then how many sources had each outcome."""
+    counts = [per_source.get(n) for n in names if isinstance(per_source.get(n), dict)]
+    new = sum(int(c.get("articles_new") or 0) for c in counts)
+    dups = sum(int(c.get("duplicates") or 0) for c in counts)
+    plural = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"   # noqa: E731
+    kinds = sorted(outcomes, key=lambda k: list(SOURCE_OUTCOMES).index(k) if k in SOURCE_OUTCOMES else 99)
+    told = ", ".join(f"{outcomes[k]} {SOURCE_OUTCOMES.get(k, k)}" for k in kinds)
+    return f"{plural(new, 'new article')}, {plural(dups, 'duplicate')}; sources: {told}"
 
 
 def _local(t: float) -> str:

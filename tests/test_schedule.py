@@ -230,6 +230,18 @@ def test_a_run_longer_than_the_period_skips_ticks_and_never_overlaps(db):
     assert len(skipped) == 3 and skipped[0].startswith("2 tick(s) skipped: crawl 1 ran from")
 
 
+def test_run_line_counts_articles_not_sources(db):
+    """'crawl N finished: ...' gives the articles the run stored, then the sources per outcome (issue 12:
+    it said '2 new' for two sources that brought 7 articles)."""
+    clock = FakeClock()
+    runner = FakeRunner(clock, plan=lambda name, n: {"a": 4, "b": 3, "c": 0}[name])
+    sched, lines = _scheduler(db, _sources(a=None, b=None, c=None), runner, clock, max_runs=1)
+    sched.run()
+    done = [line for line in lines if line.startswith("crawl 1 finished")]
+    assert done == ["crawl 1 finished: 7 new articles, 0 duplicates; sources: 2 with new articles, "
+                    "1 with nothing new"]
+
+
 def test_adaptive_polling_through_the_loop(db):
     clock = FakeClock()
     start = clock.t
