@@ -174,10 +174,12 @@ class Filters:
             params += topics
         sources = _clean(self.sources)
         if sources:
+            check_sources(conn, sources)
             conds.append(f"a.source IN ({_marks(sources)})")
             params += sources
         langs = [x.lower() for x in _clean(self.languages)]
         if langs:
+            check_languages(conn, langs)
             conds.append("(" + " OR ".join("lower(a.language) = ? OR lower(a.language) LIKE ?" for _ in langs) + ")")
             for lang in langs:
                 params += [lang, lang + "-%"]
@@ -241,6 +243,63 @@ def check_topics(conn: sqlite3.Connection, names: Sequence[str]) -> None:
         if name not in known:
             listing = ", ".join(sorted(known)) or "(none: run `monitor retag` or crawl with topics)"
             raise UsageError(f"unknown topic {name!r}; topics in this database: {listing}")
+
+
+def known_sources(conn: sqlite3.Connection) -> list[str]:
+    """Sources with articles in the database, and sources its crawls ran (a source may have none yet)."""
+    found = {r[0] for r in conn.execute("SELECT DISTINCT source FROM articles")}
+    if has_table(conn, "crawls"):
+        try:
+            found |= {r[0] for r in conn.execute(
+                "SELECT DISTINCT j.value FROM crawls c, json_each(c.sources) j "
+                "WHERE json_valid(c.sources) AND json_type(c.sources) = 'array' AND j.type = 'text'")}
+        except sqlite3.OperationalError:   # SQLite without JSON functions
+            pass
+    return sorted(found)
+
+
+def known_languages(conn: sqlite3.Connection) -> list[str]:
+    """Language codes of the stored articles, lower case."""
+    return [r[0] for r in conn.execute("SELECT DISTINCT lower(language) FROM articles "
+                                       "WHERE language IS NOT NULL AND language != '' ORDER BY 1")]
+
+
+def _did_you_mean(name: str, known: Sequence[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_sources(conn: sqlite3.Connection, names: Sequence[str]) -> None:
+    """UsageError naming the known sources when a --source matches no source of this database (a typo
+    would otherwise match nothing, silently)."""
+    for name in names:
+        if conn.execute("SELECT 1 FROM articles WHERE source = ? LIMIT 1", [name]).fetchone():
+            continue                        # the usual case: one index probe, no listing
+        known = known_sources(conn)
+        if name not in known:
+            if not known:
+                raise UsageError(f"the database has no articles of source {name!r}; known sources: (none: "
+                                 "nothing crawled yet)")
+            raise UsageError(f"unknown source {name!r}{_did_you_mean(name, known)}; "
+                             f"sources in this database: {', '.join(known)}")
+
+
+def check_languages(conn: sqlite3.Connection, langs: Sequence[str]) -> None:
+    """UsageError naming the known languages when a --language matches no stored article (``en`` also
+    matches ``en-GB``)."""
+    for lang in langs:
+        lang = lang.lower()
+        if conn.execute("SELECT 1 FROM articles WHERE lower(language) = ? OR lower(language) LIKE ? LIMIT 1",
+                        [lang, lang + "-%"]).fetchone():
+            continue
+        known = known_languages(conn)
+        if not known:
+            raise UsageError(f"the database has no articles in language {lang!r}; known languages: (none: "
+                             "no articles yet)")
+        raise UsageError(f"no article in language {lang!r}; "
+                         f"languages in this database: {', '.join(known)}")
 
 
 def _topics_of(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, list[str]]:

@@ -62,6 +62,12 @@ def test_search_uses_monitor_db_env(db):
     (["digest", "--since", "sometime"], "is not a date"),
     (["feed", "--topic", "nope"], "unknown topic 'nope'"),
     (["stats", "--silent-after", "x"], "not a duration"),
+    (["search", "astana", "--source", "astanatimez"],
+     "unknown source 'astanatimez' (did you mean 'astanatimes'?); sources in this database: astanatimes, egemen, "
+     "pap, silentnews, tengrinews, wire"),
+    (["export", "--source", "wire", "--source", "nosuch"], "unknown source 'nosuch'; sources in this database:"),
+    (["search", "astana", "--language", "fr"], "no article in language 'fr'; languages in this database: en, kk, pl, ru"),
+    (["export", "--language", "kz", "--language", "en"], "no article in language 'kz'; languages in this database:"),
 ])
 def test_usage_errors_exit_2_with_one_line(db, args, message):
     path, _ = db
@@ -69,6 +75,34 @@ def test_usage_errors_exit_2_with_one_line(db, args, message):
     assert r.exit_code == 2
     assert message in r.stderr and "Traceback" not in r.output
     assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1
+
+
+def test_known_sources_and_languages_filter_as_before(db):
+    """A source its crawls ran but with no article yet (silentnews) is known: no match, not an error; a
+    language matches its regional forms and any case."""
+    path, ids = db
+    r = run("search", "astana", "--db", path, "--source", "silentnews")
+    assert r.exit_code == 0 and "No matching articles." in r.stdout
+    r = run("export", "--db", path, "--language", "EN", "--source", "astanatimes")
+    assert r.exit_code == 0 and {json.loads(x)["id"] for x in r.stdout.splitlines()} == {ids["deal_en"], ids["old"]}
+    with Storage.open(path) as storage:
+        storage.db.execute("UPDATE articles SET language = 'pl-PL' WHERE id = ?", [ids["visit_pl"]])
+    r = run("export", "--db", path, "--language", "pl")
+    assert r.exit_code == 0 and [json.loads(x)["id"] for x in r.stdout.splitlines()] == [ids["visit_pl"]]
+
+
+def test_source_and_language_on_an_empty_database_are_refused(tmp_path):
+    """Nothing is known in a new database: the refusal says so instead of listing nothing."""
+    path = tmp_path / "empty.db"
+    Storage.open(path).close()
+    r = run("search", "astana", "--db", path, "--source", "wire")
+    assert r.exit_code == 2
+    assert r.stderr == "Error: the database has no articles of source 'wire'; known sources: (none: nothing crawled yet)\n"
+    r = run("export", "--db", path, "--language", "en")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr == "Error: the database has no articles in language 'en'; known languages: (none: no articles yet)\n"
+    r = run("export", "--db", path)                 # no filter: an empty export, as before
+    assert r.exit_code == 0 and r.stdout == ""
 
 
 def test_missing_database_exit_2(tmp_path):
