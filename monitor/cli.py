@@ -45,8 +45,8 @@ def cli():
 
     \b
     Quick start:
-      monitor demo                 # offline sample sites -> ./monitor.db
-      monitor crawl                # crawl every configured source
+      monitor demo                 # offline sample sites -> ./demo.db
+      monitor crawl                # crawl every configured source -> ./monitor.db
       monitor search 'kazakhstan*' # full-text search
     """
 
@@ -139,15 +139,19 @@ def sources_check(ctx, source_names, sources_path, tags, fmt, suggest, timeout, 
 
 
 @cli.command()
-@db_option
-@click.option("--port", type=int, default=0, help="Port for the sample sites (default: random free ports).")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
+              help="SQLite file (default: ./demo.db; never $MONITOR_DB, so the sample stays out of your database).")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=0,
+              help="First port for the sample sites: they listen on PORT, PORT+1 on 127.0.0.1 "
+                   "(default: random free ports).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the summary.")
 @handle_errors
 def demo(db_path, port, quiet):
-    """Crawl a bundled offline sample of news sites served on 127.0.0.1 (no network needed)."""
+    """Crawl a bundled offline sample of news sites served on 127.0.0.1 (no network needed) into ./demo.db."""
     from monitor.demo import next_steps, run_demo
 
-    summary = run_demo(db_path=db_path, echo=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)))
+    summary = run_demo(db_path=db_path, port=port,
+                       echo=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)))
     click.echo(summary.render())
     click.echo(next_steps(db_path))
     sys.exit(summary.exit_code)

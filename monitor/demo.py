@@ -24,13 +24,51 @@ def write_sources_file(entries: list[dict], path: Path) -> Path:
     return path
 
 
-def run_demo(*, db_path=None, topics_path=None, echo=print):
+DEMO_DB = "demo.db"
+DEMO_HOST = "127.0.0.1"
+
+
+def demo_db_path(db_path=None) -> Path:
+    """--db FILE, else ./demo.db: never $MONITOR_DB or ./monitor.db, so sample articles stay out of the
+    user's own database."""
+    return Path(db_path) if db_path else Path(DEMO_DB)
+
+
+def demo_ports(port: int) -> list[int]:
+    """The ports of the sample sites for ``--port``: port, port + 1, ... (0: any free ports)."""
+    from monitor.fixtureserver import DEMO_SITES
+
+    return [port + i if port else 0 for i in range(len(DEMO_SITES))]
+
+
+def check_demo_ports(port: int) -> None:
+    """UsageError (one line, exit 2) when a sample site could not listen on its port."""
+    from monitor.errors import UsageError
+    from monitor.ports import ensure_port_free
+
+    ports = demo_ports(port)
+    if ports[-1] > 65535:
+        raise UsageError(f"--port {port}: the {len(ports)} sample sites listen on ports {port}-{ports[-1]}; "
+                         f"give a port of at most {65535 - len(ports) + 1}")
+    for p in ports:
+        ensure_port_free(DEMO_HOST, p, f"the {len(ports)} sample sites listen on ports {port}-{ports[-1]}: "
+                                       "choose another --port, or leave it out for free ports")
+
+
+def run_demo(*, db_path=None, port: int = 0, topics_path=None, echo=print):
     from monitor.crawl import run_crawl
+    from monitor.errors import UsageError
     from monitor.fixtureserver import demo_sources, start_demo_servers
     from monitor.storage import Storage
 
+    check_demo_ports(port)                     # before anything is written
+    db_path = demo_db_path(db_path)
     Storage.open(db_path).close()   # a bad --db is refused before the sample sites start
-    servers = start_demo_servers()
+    try:
+        servers = start_demo_servers(port=port)
+    except OSError as exc:                     # taken between the check and the start
+        raise UsageError(f"the sample sites cannot listen on ports from {port}: {exc.strerror or exc}; "
+                         "choose another --port, or leave it out for free ports") from None
     try:
         with tempfile.TemporaryDirectory(prefix="monitor-demo-") as tmp:
             sources_file = write_sources_file(demo_sources(servers), Path(tmp) / "demo-sources.toml")
@@ -45,8 +83,7 @@ def run_demo(*, db_path=None, topics_path=None, echo=print):
 
 
 def next_steps(db_path=None) -> str:
-    from monitor.storage import resolve_db_path
-
-    db = resolve_db_path(db_path)
+    db = demo_db_path(db_path)
     return (f"Next: monitor search --db {db} 'kazakhstan*'\n"
+            f"      sqlite-utils search {db} articles kazakhstan -c source -c title -t\n"
             f"      sqlite3 {db} 'SELECT source, title, published FROM articles'")

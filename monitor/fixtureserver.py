@@ -677,12 +677,13 @@ DEMO_SITES = {
 }
 
 
-def start_demo_servers(log_file: str | Path | None = None) -> list[DemoSite]:
-    """Start one server per demo site (offline sample data); the caller stops them."""
+def start_demo_servers(log_file: str | Path | None = None, port: int = 0) -> list[DemoSite]:
+    """Start one server per demo site (offline sample data); the caller stops them.  ``port``: the sites
+    listen on port, port + 1, ... (0: any free ports)."""
     started: list[DemoSite] = []
     try:
-        for name, (language, *_rest) in DEMO_SITES.items():
-            server = serve_directory(DEMO_DIR / name, log_file=log_file).start()
+        for i, (name, (language, *_rest)) in enumerate(DEMO_SITES.items()):
+            server = serve_directory(DEMO_DIR / name, port=port + i if port else 0, log_file=log_file).start()
             started.append(DemoSite(name, server, language))
     except BaseException:
         for demo in started:
@@ -721,7 +722,7 @@ def main(argv: list[str] | None = None) -> int:
     if bool(args.directory) == args.demo:
         parser.error("give a DIRECTORY or --demo")
     if args.demo:
-        servers = [d.server for d in start_demo_servers(log_file=args.log_file)]
+        servers = [d.server for d in start_demo_servers(log_file=args.log_file, port=args.port)]
         for name, server in zip(DEMO_SITES, servers):
             print(f"{name}: {server.url}/", flush=True)
     else:

@@ -132,6 +132,9 @@ def run_serve(*, db_path=None, host: str = "127.0.0.1", port: int = 8001,
         story_links = has_table(conn, "story_links")
     finally:
         conn.close()
+    from monitor.ports import ensure_port_free
+
+    ensure_port_free(host, port)           # one line, exit 2, before announcing anything
     import asyncio
 
     import uvicorn

@@ -100,3 +100,21 @@ def test_canned_queries_run_without_story_links(fresh_db):
         fresh_db.db.execute(q["sql"]).fetchall()
     assert set(build_metadata("x")["databases"]["x"]["queries"]) == {"latest-per-topic", "stories-by-reach",
                                                                      "source-health"}
+
+
+def test_serve_on_a_busy_port_is_one_line_exit_2(tmp_path):
+    """Checked before anything is printed: no 'Serving ... at' followed by a uvicorn error (issue 12)."""
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    path = tmp_path / "news.db"
+    Storage.open(path).close()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--db", str(path), "--port", str(port)])
+    assert result.exit_code == 2, result.output
+    assert result.output == (f"Error: port {port} on 127.0.0.1 is in use (another program listens there); "
+                             "choose another with --port\n")
