@@ -61,4 +61,4 @@ def test_freshness_check_ignores_click_layout_but_not_content():
     assert relaid != new and gen_readme.stale_sections(relaid, new) == []
     changed = new.replace("Only sources with this tag", "Only sources without this tag", 1)
     assert gen_readme.stale_sections(changed, new) == ["commands"]
-    assert gen_readme.stale_sections(new.replace("MONITOR_DB", "MONITOR_DBX", 1), new) != []
+    assert gen_readme.stale_sections(new.replace("| `MONITOR_DB` |", "| `MONITOR_DBX` |", 1), new) == ["settings"]
