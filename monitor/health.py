@@ -10,9 +10,12 @@ classified by ``run_outcome``:
 
 ``failed``
     the spider did not finish (``finish_reason`` other than finished/max_articles/closespider_*/shutdown),
-    nothing answered (0 pages fetched), or the run recorded errors and found no article at all (none new,
-    duplicate or already known); a crawl process that died (row ``interrupted`` without summary) failed for
-    every source it crawled.
+    the crawl marked the source ``failed`` (``status``: no request brought a usable response, see
+    ``monitor.crawl.source_status``), nothing answered (0 pages fetched), or the run recorded errors and found
+    no article at all (none new, duplicate or already known); a crawl process that died (row ``interrupted``
+    without summary) failed for every source it crawled.  A *complete* failure is a finished run that
+    fetched nothing usable (``complete_failure``, rows written since media-monitor recorded a per-source
+    ``status``): the site could not be reached or rejected everything.
 ``stopped``
     stopped by the user (SIGINT/SIGTERM): neutral, ignored.
 ``new`` / ``empty``
@@ -20,7 +23,8 @@ classified by ``run_outcome``:
 
 A source is unhealthy when
 
-* ``failing``: its last ``MONITOR_HEALTH_MAX_FAILURES`` runs in a row failed, or
+* ``failing``: its last run failed completely (one is enough: the reason, e.g. "DNS lookup failed for
+  example.kz", is in its ``failure``), or its last ``MONITOR_HEALTH_MAX_FAILURES`` runs in a row failed, or
 * ``silent``: its runs since the last one that brought something new include at least
   ``MONITOR_HEALTH_EMPTY_RUNS`` empty runs, and its own history says it should have brought
   ``MONITOR_HEALTH_EXPECTED_NEW`` articles or more in that time.  The history rate is new articles per hour
@@ -106,7 +110,7 @@ def run_outcome(counts: dict | None, crawl_status: str | None = None) -> str:
         status = crawl_status
     if status == "stopped":
         return STOPPED
-    if status != "finished":
+    if status != "finished" or counts.get("status") == "failed":
         return FAILED
     if int(counts.get("pages_fetched") or 0) == 0:
         return FAILED
@@ -116,10 +120,25 @@ def run_outcome(counts: dict | None, crawl_status: str | None = None) -> str:
     return NEW if new_items(counts) > 0 else EMPTY
 
 
+def complete_failure(counts: dict | None, crawl_status: str | None = None) -> bool:
+    """Whether a run finished but fetched nothing usable: the crawl marked the source ``failed`` (its
+    ``status``, with the reason in ``failure``).  Older rows have no ``status``: they are judged by the
+    MONITOR_HEALTH_MAX_FAILURES rule only.  A spider or crawl that ended early (a bug, a full disk) is not
+    a complete failure of the site either: several such runs are needed."""
+    from monitor.crawl import status_from_reason
+
+    if not isinstance(counts, dict) or counts.get("status") != "failed":
+        return False
+    ended = status_from_reason(counts["finish_reason"]) if "finish_reason" in counts else crawl_status
+    return ended in ("finished", None)
+
+
 def failure_reason(counts: dict | None, crawl_status: str | None = None) -> str:
     """Why a run counted as failed, in a few words."""
     if not isinstance(counts, dict):
         return f"crawl {crawl_status or 'died'} without a summary"
+    if counts.get("failure"):
+        return str(counts["failure"])
     reason = counts.get("finish_reason", crawl_status)
     if run_outcome({**counts, "pages_fetched": 1, "errors": 0}, crawl_status) == FAILED:
         return f"spider ended with {reason or 'no finish reason'}"
@@ -138,6 +157,7 @@ class Run:
     new: int
     finish_reason: str | None
     why: str | None = None            # failed runs: failure_reason()
+    complete: bool = False            # failed runs: complete_failure()
 
 
 def _ts(text: str | None) -> datetime | None:
@@ -180,7 +200,8 @@ def runs_by_source(rows) -> dict[str, list[Run]]:
                 crawl_id=row["id"], started=started, finished=_ts(row.get("finished_at")),
                 outcome=outcome, new=new_items(counts),
                 finish_reason=(counts or {}).get("finish_reason") if counts else row.get("status"),
-                why=failure_reason(counts, row.get("status")) if outcome == FAILED else None))
+                why=failure_reason(counts, row.get("status")) if outcome == FAILED else None,
+                complete=outcome == FAILED and complete_failure(counts, row.get("status"))))
     return out
 
 
@@ -238,6 +259,10 @@ def assess(name: str, runs: list[Run], rules: HealthRules) -> dict:
         rec["empty_streak"] = len(runs) - 1
     if failures >= rules.max_failures:
         rec["problems"].insert(0, f"failing: its last {failures} runs failed (last: {last.why})")
+        rec["status"] = "failing"
+    elif failures and last.complete:   # one is enough: nothing could be fetched at all
+        rec["problems"].insert(0, f"failing: nothing could be fetched in its last crawl ({last.crawl_id}): "
+                                  f"{last.why}")
         rec["status"] = "failing"
     rec["healthy"] = rec["status"] in ("ok", "unknown")
     return rec
