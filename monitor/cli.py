@@ -63,7 +63,9 @@ def cli():
               help="Stop each source after this many stored articles.")
 @click.option("--refresh", is_flag=True, help="Re-fetch articles already stored (keeps earlier versions).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the summary.")
-@click.option("--log-file", type=click.Path(dir_okay=False), default=None, help="Write Scrapy's log here.")
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None,
+              help="Write the full log here (INFO, with tracebacks); the terminal shows only warnings and errors, "
+                   "one line each.")
 @click.option("--redis", "redis_url", metavar="URL", default=None,
               help="Be one worker of a distributed crawl: share requests in Redis (redis://HOST:PORT/DB, "
                    "default $MONITOR_REDIS_URL) and push articles there for `monitor ingest`; --db is not used.")
@@ -74,8 +76,11 @@ def crawl(source_names, sources_path, topics_path, db_path, tags, overrides, max
           redis_url, crawl_key):
     """Crawl SOURCEs (default: all enabled sources) into the database.
 
-    Exit 0 when the crawl ran (page errors are recorded in fetch_errors, not fatal),
-    2 for usage or configuration errors, 1 for a fatal failure.
+    Exit 0 when the crawl ran (page errors are recorded in fetch_errors, not fatal; a source that could
+    not be reached at all is named in the summary), 1 when every source failed (e.g. no network) or the
+    database could not be written, 2 for usage or configuration errors, 130 when stopped with Ctrl-C
+    (the first one lets the pages in flight finish for MONITOR_STOP_TIMEOUT seconds, a second one stops
+    at once; SIGTERM stops the same way and exits 0).
     """
     from monitor.crawl import run_crawl
 
@@ -83,7 +88,7 @@ def crawl(source_names, sources_path, topics_path, db_path, tags, overrides, max
         source_names, sources_path=sources_path, topics_path=topics_path, db_path=db_path, tags=tags,
         overrides=overrides, max_articles=max_articles, refresh=refresh,
         echo=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)), log_file=log_file,
-        redis_url=redis_url, crawl_key=crawl_key)
+        redis_url=redis_url, crawl_key=crawl_key, notify=lambda m: click.echo(m, err=True))
     click.echo(summary.render())
     sys.exit(summary.exit_code)
 

@@ -22,11 +22,13 @@ AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
-DOWNLOAD_TIMEOUT = 30
+# a page that never answers costs at most DOWNLOAD_TIMEOUT x (RETRY_TIMES + 1) + MONITOR_RETRY_BACKOFF
+# = 14 + 2 + 14 = 30 s (Scrapy's defaults, 180 s and 2 retries, would hold a slot for about 9 minutes)
+DOWNLOAD_TIMEOUT = 14
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # 10 MiB (Scrapy's default is 1 GiB)
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 RETRY_ENABLED = True
-RETRY_TIMES = 2
+RETRY_TIMES = 1   # 5xx, timeouts, broken connections; a page missed now is a candidate again in the next crawl
 REDIRECT_MAX_TIMES = 10
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
@@ -83,7 +85,8 @@ MONITOR_ALLOWED_DOMAINS = ""              # extra comma-separated domains a sour
 MONITOR_RETRY_AFTER_MAX = 120.0           # most seconds a 429/503 Retry-After is waited for (the host is paused); longer: not retried, recorded as rate_limited
 MONITOR_RETRY_BACKOFF = 2.0               # seconds before the first retry of a 5xx answer, timeout or broken connection; doubles per retry (0 = retry at once)
 MONITOR_RETRY_BACKOFF_MAX = 60.0          # longest back-off before a retry, in seconds
-MONITOR_PROGRESS_INTERVAL = 10.0          # seconds between progress lines
+MONITOR_PROGRESS_INTERVAL = 10.0          # seconds between progress lines (a line is printed only when its counts changed)
+MONITOR_STOP_TIMEOUT = 3.0                # first Ctrl-C/SIGTERM: seconds the pages in flight get before the crawl stops at once (docs/reliability.md)
 MONITOR_CHECK_TIMEOUT = 15.0              # `monitor sources check`: seconds per HTTP request (also --timeout)
 MONITOR_CHECK_CONCURRENCY = 6             # `monitor sources check`: sources checked at the same time (also --concurrency)
 MONITOR_NEAR_DUP_THRESHOLD = 0.7          # estimated Jaccard similarity (word 3-shingles, MinHash) from which a text is a near duplicate (monitor/dedup.py)
