@@ -4,6 +4,13 @@
 rejection as reason); ``StoragePipeline`` hands records and fetch errors to the process's single
 SQLite writer in batches.  The real work lives in ``monitor.extraction``, ``monitor.urls``,
 ``monitor.dedup`` and ``monitor.storage``, which know nothing of Scrapy.
+
+What Scrapy's feed exports see (``scrapy crawl NAME -O items.jsonl``): one ``ArticleItem`` per article the
+run stored, nothing else.  In a ``scrapy crawl`` run, with a feed configured (``FEEDS``, ``-o``/``-O``) or with
+``MONITOR_ARTICLE_ITEMS``, ``StoragePipeline`` holds each article item until its batch is written, then passes on
+the stored row
+(statuses ``new``, ``duplicate`` and ``updated``; a ``known`` article changed nothing and is dropped);
+``DropInternalItems`` (last) quietly drops every internal dict (``monitor.items``).
 """
 
 from __future__ import annotations
@@ -16,12 +23,20 @@ from scrapy.exceptions import DropItem
 
 from monitor.extraction import Article, RejectReason, Rejection, extract_article
 from monitor.extractpool import ExtractConfig, article_to_record  # noqa: F401 (article_to_record re-exported)
+from monitor.items import ArticleItem, is_internal, record_item
 from monitor.storage import ArticleRecord, FetchError, Storage  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
 # Rejections of pages found by link-following are expected (listings, hubs): not errors.
 QUIET_REJECTIONS = {RejectReason.NOT_ARTICLE, RejectReason.TOO_SHORT, RejectReason.NO_MAIN_TEXT}
+
+
+def scrapy_parse_command(crawler) -> bool:
+    """Whether this crawler runs ``scrapy parse``: that command replaces the spider class's ``start()`` with
+    its own (scrapy/commands/parse.py, 2.13+); nothing is written to the database then."""
+    start = getattr(getattr(crawler, "spidercls", None), "start", None)
+    return getattr(start, "__module__", "") == "scrapy.commands.parse"
 
 
 def extract_item(item: dict, max_bytes: int, min_text_chars: int) -> Article | Rejection:
@@ -48,6 +63,8 @@ class ExtractionPipeline:
         return cls(crawler)
 
     def open_spider(self):
+        if scrapy_parse_command(self.crawler):   # `scrapy parse`: a pool only if --pipelines sends a page
+            return
         from monitor import extractpool
 
         self.pool = extractpool.acquire(self.crawler.settings)
@@ -62,7 +79,7 @@ class ExtractionPipeline:
             self.pool = None
 
     async def process_item(self, item):
-        if item.get("kind") != "page":
+        if not is_internal(item) or item.get("kind") != "page":
             return item
         if self.pool is None:   # used without open_spider (e.g. a unit test)
             self.open_spider()
@@ -76,7 +93,7 @@ class ExtractionPipeline:
         if outcome[0] == "article":
             if item.get("known_article_id"):   # an intended re-fetch of a stored article (incremental crawls)
                 outcome[1].extra["refetch"] = item["known_article_id"]
-            return {"kind": "article", "record": outcome[1]}
+            return {"kind": "article", "record": outcome[1], "url": item["url"]}
         if outcome[0] == "error":   # extraction_timeout, extraction_crashed
             _, reason, detail = outcome
             stats.inc_value(f"monitor/rejected/{reason}")
@@ -91,7 +108,15 @@ class ExtractionPipeline:
 
 
 class StoragePipeline:
-    """Batches articles and fetch errors into the process's single SQLite writer."""
+    """Batches articles and fetch errors into the process's single SQLite writer.
+
+    With ``emit`` (``scrapy crawl``, a feed export, or MONITOR_ARTICLE_ITEMS), an article item waits until its
+    batch is written and comes out as the stored ``ArticleItem``; articles not stored by this run (``known``)
+    are dropped quietly.  Waiting keeps the page's response in Scrapy's scraper slot, so a batch is also
+    written as soon as the downloader is idle or the slot is full (see ``_tick``).
+    """
+
+    STORED = ("new", "duplicate", "updated")   # write_batch statuses of rows this run wrote
 
     _writers: dict[Path, list] = {}   # db path -> [Storage, refcount]; one writer per file per process
 
@@ -115,6 +140,13 @@ class StoragePipeline:
         self.storage: Storage | None = None
         self.loop = None
         self.write_error: str | None = None   # set when a batch could not be written (disk full ...)
+        # items out for Scrapy: a feed export, MONITOR_ARTICLE_ITEMS, or a plain `scrapy crawl` (no MONITOR_CRAWL_ID:
+        # its item_scraped_count, CLOSESPIDER_ITEMCOUNT and scrapyd's item count are stored articles); `monitor
+        # crawl` does not hold pages for it
+        self.emit = bool(s.getdict("FEEDS")) or s.getbool("MONITOR_ARTICLE_ITEMS") or self.crawl_id is None
+        self.waiters: list = []   # per record in self.records: a Deferred fired with its ArticleItem | None
+        self.urls: dict[int, str] = {}   # id(record) -> the URL its page was fetched at (emit only)
+        self.active = not scrapy_parse_command(crawler)   # `scrapy parse` never writes the database
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -126,6 +158,8 @@ class StoragePipeline:
 
     # ---- lifecycle
     def open_spider(self):
+        if not self.active:
+            return
         entry = self._writers.get(self.db_path)
         if entry is None:
             entry = self._writers[self.db_path] = [
@@ -146,8 +180,8 @@ class StoragePipeline:
         spider.fetch_state_for = self.fetch_state_for
         from twisted.internet import task
 
-        self.loop = task.LoopingCall(self._flush_if_due)
-        self.loop.start(max(self.batch_seconds, 0.5), now=False)
+        self.loop = task.LoopingCall(self._tick)
+        self.loop.start(0.5 if self.emit else max(self.batch_seconds, 0.5), now=False)
 
     def _set_topics(self, storage) -> None:
         """Tag articles written by this crawl (new ones, and re-fetched ones that changed) with the topics
@@ -226,14 +260,35 @@ class StoragePipeline:
         self.fetch_states.clear()
 
     async def process_item(self, item):
+        if not is_internal(item):
+            return item
         kind = item.get("kind")
+        if not self.active:   # `scrapy parse --pipelines`: an article is shown, nothing is stored
+            return record_item(item["record"], item.get("url")) if kind == "article" else item
         if kind == "article":
             rec = item["record"]
             self.records.append(rec)
+            waiter = None
+            if self.emit:
+                from twisted.internet.defer import Deferred
+
+                waiter = Deferred()
+                self.urls[id(rec)] = item.get("url")
+            self.waiters.append(waiter)
             self.pending_urls.update([rec.url, *rec.variants])
             if self.max_articles and self.stored + len(self.records) >= self.max_articles:
                 self.flush()
-        elif kind == "url_alias":
+            else:
+                self._flush_if_due()
+            if waiter is None:
+                return item
+            from scrapy.utils.defer import maybe_deferred_to_future
+
+            stored = await maybe_deferred_to_future(waiter)
+            if stored is None:
+                raise DropItem(f"not stored by this run: {rec.url}", log_level="DEBUG")
+            return stored
+        if kind == "url_alias":
             self.aliases.append((item["url"], item.get("keys") or [], 0))
         elif kind == "fetch_state":
             self.fetch_states[item["url"]] = (item.get("etag"), item.get("last_modified"))
@@ -250,9 +305,65 @@ class StoragePipeline:
                 or (self.records or self.errors) and time.monotonic() - self.last_flush >= self.batch_seconds):
             self.flush()
 
+    def _tick(self):
+        """Timer: the time-based flush; with items waiting for their batch, also flush when the downloader has
+        nothing in flight (the crawl's last pages) or Scrapy's scraper slot is full (it would stop fetching)."""
+        if any(w is not None for w in self.waiters):
+            try:
+                engine = self.crawler.engine
+                idle = not engine.downloader.active or engine.scraper.slot.needs_backout()
+            except (AttributeError, RuntimeError):   # no engine (yet): nothing to wait for
+                idle = True
+            if idle:
+                self.flush()
+                return
+        self._flush_if_due()
+
+    def _release(self, waiters, records=None, results=None, urls=None) -> None:
+        """Fire each waiting article item: its stored ArticleItem, or None (not stored by this run)."""
+        items = {}
+        if results and any(w is not None for w in waiters):
+            try:
+                items = self._stored_items(records, results, urls or {})
+            except Exception:   # the batch is written; a failed read-back only costs the export
+                logger.exception("cannot read back the stored articles for the feed export")
+        for i, waiter in enumerate(waiters):
+            if waiter is not None and not waiter.called:
+                waiter.callback(items.get(i))
+
+    def _stored_items(self, records, results, urls: dict) -> dict[int, ArticleItem]:
+        """``{index in batch: ArticleItem}`` of the records this batch stored, read back from their rows."""
+        wanted = {i: res.article_id for i, res in enumerate(results) if res.status in self.STORED}
+        if not wanted:
+            return {}
+        ids = sorted(set(wanted.values()))
+        marks = ",".join("?" * len(ids))
+        conn = self.storage.db.conn
+        rows = {r[0]: r for r in conn.execute(
+            "SELECT a.id, a.url, a.source, a.title, a.author, a.published, a.language, a.text, a.duplicate_of, "
+            # the story as `monitor digest` groups it: own story_links row, else its duplicate group's
+            "COALESCE(sl.story_id, sg.story_id, a.duplicate_of, a.id) "
+            "FROM articles a LEFT JOIN story_links sl ON sl.article_id = a.id "
+            f"LEFT JOIN story_links sg ON sg.article_id = a.duplicate_of WHERE a.id IN ({marks})", ids)}
+        topics: dict[int, list[str]] = {}
+        for aid, topic in conn.execute(
+                f"SELECT article_id, topic FROM article_topics WHERE article_id IN ({marks}) ORDER BY topic", ids):
+            topics.setdefault(aid, []).append(topic)
+        out = {}
+        for i, aid in wanted.items():
+            row = rows.get(aid)
+            if row is None:
+                continue
+            out[i] = ArticleItem(id=aid, url=urls.get(id(records[i])) or row[1], canonical_url=row[1],
+                                 source=row[2], title=row[3], author=row[4], published=row[5], language=row[6],
+                                 text=row[7], topics=topics.get(aid, []), duplicate_of=row[8], story=row[9])
+        return out
+
     def flush(self):
         if self.write_error is not None:   # the database cannot be written: the spider is closing, drop
-            self.records, self.errors, self.aliases = [], [], []
+            waiters = self.waiters
+            self.records, self.errors, self.aliases, self.waiters, self.urls = [], [], [], [], {}
+            self._release(waiters)
             return
         import sqlite3
 
@@ -262,7 +373,9 @@ class StoragePipeline:
             from monitor.storage import describe_sqlite_error
 
             self.write_error = describe_sqlite_error(exc, self.db_path)[0]
-            self.records, self.errors, self.aliases = [], [], []
+            waiters = self.waiters
+            self.records, self.errors, self.aliases, self.waiters, self.urls = [], [], [], [], {}
+            self._release(waiters)
             logger.error("cannot write the database, stopping: %s", self.write_error)
             self.crawler.stats.set_value("monitor/storage_error", self.write_error)
             self._close("storage_error")
@@ -272,10 +385,14 @@ class StoragePipeline:
         if not self.records and not self.errors:
             self._resolve_aliases()
             return
-        records, errors = self.records, self.errors
-        self.records, self.errors = [], []
+        records, errors, waiters, urls = self.records, self.errors, self.waiters, self.urls
+        self.records, self.errors, self.waiters, self.urls = [], [], [], {}
         self.storage.crawl_id = self.crawl_id
-        results = self.storage.write_batch(records, errors)
+        results = None
+        try:
+            results = self.storage.write_batch(records, errors)
+        finally:   # written or not, no article item waits for this batch any longer
+            self._release(waiters, records, results, urls)
         self.pending_urls.clear()
         self._resolve_aliases()
         stats = self.crawler.stats
@@ -306,3 +423,14 @@ class StoragePipeline:
         from twisted.internet import reactor
 
         reactor.callLater(0, lambda: deferred_from_coro(engine.close_spider_async(reason=reason)))
+
+
+class DropInternalItems:
+    """Last pipeline: drops the internal bookkeeping dicts (``monitor.items``: pages, fetch errors, URL aliases,
+    conditional-GET state, article records) quietly, so feed exports and ``item_scraped`` see only
+    ``ArticleItem``s.  Also after ``RedisPushPipeline`` (``--redis``), where nothing is stored locally."""
+
+    async def process_item(self, item):
+        if is_internal(item):
+            raise DropItem(f"internal {item.get('kind')} item", log_level="DEBUG")
+        return item

@@ -39,6 +39,7 @@ FEED_EXPORT_ENCODING = "utf-8"
 ITEM_PIPELINES = {
     "monitor.pipelines.ExtractionPipeline": 300,
     "monitor.pipelines.StoragePipeline": 800,
+    "monitor.pipelines.DropInternalItems": 900,   # feed exports (-O items.jsonl) see only stored articles
 }
 EXTENSIONS = {
     "monitor.extensions.CrawlProgress": 500,
@@ -80,6 +81,7 @@ MONITOR_EXTRACT_FUNCTION = ""             # testing hook: dotted path of a funct
 MONITOR_MIN_TEXT_CHARS = 250              # shorter main text is rejected as too_short
 MONITOR_BATCH_SIZE = 50                   # articles written per SQLite transaction
 MONITOR_BATCH_SECONDS = 5.0               # ... or after this many seconds, whichever comes first
+MONITOR_ARTICLE_ITEMS = False             # `monitor crawl` too passes each stored article on as an ArticleItem after StoragePipeline (`scrapy crawl` always does)
 MONITOR_SQLITE_CACHE_MB = 32              # page cache of the crawl's SQLite writer, in MB (0 = SQLite's default 2 MB)
 MONITOR_ALLOWED_DOMAINS = ""              # extra comma-separated domains a source may follow links to
 MONITOR_RETRY_AFTER_MAX = 120.0           # most seconds a 429/503 Retry-After is waited for (the host is paused); longer: not retried, recorded as rate_limited
