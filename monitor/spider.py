@@ -89,6 +89,17 @@ class NewsSpider(scrapy.Spider):
 
         crawler.signals.connect(spider._on_headers, signal=signals.headers_received)
         crawler.signals.connect(spider._on_bytes, signal=signals.bytes_received)
+        from monitor.pipelines import scrapy_parse_command
+
+        if scrapy_parse_command(crawler):
+            # Scrapy 2.19's `scrapy parse` wraps our callback in one of its own that returns a Deferred, then
+            # warns that the callback (named after ours) returned a Deferred: not our code, not the user's
+            import warnings
+
+            from scrapy.exceptions import ScrapyDeprecationWarning
+
+            warnings.filterwarnings("ignore", message=r".* returned a Deferred\. Returning Deferreds from spider",
+                                    category=ScrapyDeprecationWarning)
         return spider
 
     def _on_headers(self, headers, body_length, request, spider):
@@ -411,6 +422,36 @@ class NewsSpider(scrapy.Spider):
         if require_signals and depth is not None and depth < self.max_depth and hasattr(response, "css"):
             # a page found by link-following may itself be a listing: follow its links too
             yield from self._follow_links(response, depth=depth)
+
+    def parse(self, response: Response, **kwargs):
+        """``scrapy parse --spider NAME URL``: what the spider extracts from one page, extracted here (not stored).
+
+        An article page gives one ``ArticleItem`` (``id``, ``topics``, ``duplicate_of`` and ``story`` stay
+        empty: they come from the database); any other page logs why it is not an article and gives the
+        requests for the article candidates and listings it links to, parsed the same way with ``--depth 2``.
+        Crawls never call it: every request of the spider names its own callback.
+        """
+        from monitor.extraction import Rejection, extract_article
+        from monitor.extractpool import ExtractConfig, article_to_record
+        from monitor.items import record_item
+
+        config = ExtractConfig.from_settings(self.crawler.settings)
+        ctype = response.headers.get("Content-Type", b"").decode("latin-1") or None
+        encoding = getattr(response, "encoding", None) if ctype and "charset=" in ctype.lower() else None
+        urls = [*response.meta.get("redirect_urls", []), response.url]
+        result = extract_article(response.body, response.url, encoding=encoding, content_type=ctype,
+                                 min_text_chars=config.min_text_chars, max_bytes=config.max_bytes,
+                                 timeout=config.timeout)
+        if not isinstance(result, Rejection):
+            page = {"source": self.name, "url": response.url, "request_urls": urls}
+            yield record_item(article_to_record(result, page), response.url)
+            return
+        self.logger.warning("%s is not stored as an article: %s: %s", response.url, result.reason.value,
+                            result.detail)
+        if hasattr(response, "css"):
+            for request in self._follow_links(response, depth=0):
+                yield request.replace(callback=self.parse, cb_kwargs={}) if isinstance(request, scrapy.Request) \
+                    else request
 
     # ------------------------------------------------------------------ errors
     def on_error(self, failure):
