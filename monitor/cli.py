@@ -408,9 +408,11 @@ def schedule(source_names, every, cron, sources_path, topics_path, db_path, tags
 def health(db_path, sources_path, tags, fmt, overrides):
     """Per-source health from the recorded crawls; exit 1 when a source is unhealthy (for cron/monitoring).
 
-    A source is failing when its last MONITOR_HEALTH_MAX_FAILURES (3) crawls failed (did not finish,
-    fetched nothing, or only errors), and silent when its crawls brought nothing new for a time in which
-    its own history predicts MONITOR_HEALTH_EXPECTED_NEW (5) articles or more. See docs/scheduling.md.
+    A source is failing when its last crawl could not fetch anything from it (one such crawl is enough;
+    the reason is shown, e.g. "DNS lookup failed for HOST") or its last MONITOR_HEALTH_MAX_FAILURES (3)
+    crawls failed (did not finish, fetched nothing, or only errors), and silent when its crawls brought
+    nothing new for a time in which its own history predicts MONITOR_HEALTH_EXPECTED_NEW (5) articles or
+    more. See docs/scheduling.md.
     """
     from monitor.health import run_health
 
