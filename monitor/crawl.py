@@ -123,6 +123,20 @@ def describe_source_failure(errors, stats: dict | None = None) -> str:
     return "; ".join(phrases)
 
 
+def source_outcome(stats: dict, storage=None, crawl_id=None, name=None) -> dict:
+    """``{"status": ...}`` of one source's part of a crawl, plus ``"failure"`` (one reason) when it failed; the
+    reason is built from the source's ``fetch_errors`` rows of the crawl when ``storage`` is given."""
+    out = {"status": source_status(stats)}
+    if out["status"] == "failed":
+        reason = stats.get("finish_reason")
+        if status_from_reason(reason) == "failed":
+            out["failure"] = f"the spider ended with {reason} (see the log)"
+        else:
+            rows = _source_errors(storage, crawl_id, name) if storage is not None and crawl_id else []
+            out["failure"] = describe_source_failure(rows, stats)
+    return out
+
+
 def crawl_headline(per_source: dict) -> str | None:
     """What probably happened when every source of a crawl failed (None otherwise)."""
     if not per_source or any(c.get("status") != "failed" for c in per_source.values()):
@@ -509,14 +523,8 @@ def _finish(crawlers, crawl_id, db, status, echo, *, forced: bool = False) -> "C
     try:
         with Storage.open(db) as storage:
             for name, counts in summary.per_source.items():
-                if counts["status"] != "failed":
-                    continue
-                reason = stats_of[name].get("finish_reason")
-                if status_from_reason(reason) == "failed":
-                    counts["failure"] = f"the spider ended with {reason} (see the log)"
-                else:
-                    counts["failure"] = describe_source_failure(_source_errors(storage, crawl_id, name),
-                                                                stats_of[name])
+                if counts["status"] == "failed":
+                    counts.update(source_outcome(stats_of[name], storage, crawl_id, name))
             headline = crawl_headline(summary.per_source)
             if headline and status == "finished":
                 status = "failed"

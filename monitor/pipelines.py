@@ -203,12 +203,14 @@ class StoragePipeline:
             return
         if self.write_error is None:
             self._save_fetch_states(reason)
-        if self.own_crawl and self.write_error is None:
-            from monitor.crawl import counts_from_stats, status_from_reason
+        if self.own_crawl and self.write_error is None:   # `scrapy crawl NAME`: the same outcome as `monitor crawl`
+            from monitor.crawl import counts_from_stats, source_outcome
 
-            counts = counts_from_stats(self.crawler.stats.get_stats())
-            self.storage.finish_crawl(self.crawl_id, status_from_reason(reason), counts,
-                                      {spider.name: {**counts, "finish_reason": reason}})
+            stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}   # (Scrapy sets it after this signal)
+            counts = counts_from_stats(stats)
+            outcome = source_outcome(stats, self.storage, self.crawl_id, spider.name)
+            self.storage.finish_crawl(self.crawl_id, outcome["status"], counts,
+                                      {spider.name: {**counts, "finish_reason": reason, **outcome}})
         entry = self._writers.get(self.db_path)
         if entry is not None:
             entry[1] -= 1

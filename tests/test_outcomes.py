@@ -392,3 +392,25 @@ def test_ctrl_c_twice_stops_at_once_and_still_keeps_the_batch(tmp_path):
     stored = rows(db, "SELECT count(*) AS n FROM articles")[0]["n"]
     assert 4 <= stored < asked and crawl["articles_new"] == stored
     assert _integrity(db) == "ok"
+
+
+@pytest.mark.slow
+def test_scrapy_crawl_records_the_same_outcome(tmp_path):
+    """`scrapy crawl NAME` writes its own crawls row: an unreachable source is `failed` there too, with its
+    reason, so `monitor health` flags it after that crawl."""
+    import json
+
+    port = _free_port()
+    sources = write_sources(tmp_path / "s.toml", [{"name": "down", "url": f"http://127.0.0.1:{port}/"}])
+    db = tmp_path / "m.db"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "MONITOR_SOURCES": str(sources)}
+    args = [sys.executable, "-m", "scrapy", "crawl", "down", "-s", f"MONITOR_DB={db}"]
+    for setting in [x for x in QUICK if x != "-s"]:
+        args += ["-s", setting]
+    crawled = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert crawled.returncode == 0, crawled.stderr[-3000:]   # Scrapy's own exit code: the crawl ran
+    crawl = rows(db, "SELECT status, summary FROM crawls")[0]
+    assert crawl["status"] == "failed"
+    assert json.loads(crawl["summary"])["down"]["failure"] == f"connection refused by 127.0.0.1:{port}"
+    health = run_monitor("health", "--db", db, timeout=60)
+    assert health.returncode == 1 and f"connection refused by 127.0.0.1:{port}" in health.stdout
