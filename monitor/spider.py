@@ -410,7 +410,8 @@ class NewsSpider(scrapy.Spider):
             return article_id, "lastmod"
         return None
 
-    def parse_article(self, response: Response, via: str, hints: dict, require_signals: bool):
+    def parse_article(self, response: Response, via: str = "parse", hints: dict | None = None,
+                      require_signals: bool = False):   # defaults: `scrapy parse -c parse_article URL`
         ctype = response.headers.get("Content-Type", b"").decode("latin-1") or None
         encoding = getattr(response, "encoding", None) if ctype and "charset=" in ctype.lower() else None
         yield page_item(source=self.name, url=response.url,
