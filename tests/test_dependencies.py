@@ -24,7 +24,9 @@ NOT_IMPORTED = {
     "scrapyd": "a real Scrapyd server started by tests/test_scrapyd.py",
     "scrapyd-client": "its scrapyd-deploy command, run by tests/test_scrapyd.py",
 }
-LOCAL = {"monitor", "spiders", "tests", "tools", "benchmarks", "_crawlbench"}
+# the project's own top-level names, and the scripts of tools/ and benchmarks/ that import each other
+LOCAL = {"monitor", "spiders", "tests", "tools", "benchmarks",
+         *(p.stem for folder in ("tools", "benchmarks") for p in (REPO_ROOT / folder).glob("*.py"))}
 
 
 def _norm(name: str) -> str:

@@ -25,25 +25,27 @@ sys.path.insert(0, str(ROOT))
 README = ROOT / "README.md"
 
 
-def _walk(cmd, path):
+def _walk(cmd, path, parent=None):
+    """Every command with its click context, each made under its parent's (so `-h` is listed as users get it,
+    whatever click cached on the command objects from earlier calls in the same process)."""
     import click
 
-    yield path, cmd
+    ctx = click.Context(cmd, info_name=path[-1] if parent is not None else " ".join(path), parent=parent,
+                        terminal_width=100, max_content_width=100,
+                        **(cmd.context_settings if parent is None else {}))
+    yield path, cmd, ctx
     if isinstance(cmd, click.Group):
         for name in sorted(cmd.commands):
-            yield from _walk(cmd.commands[name], [*path, name])
+            yield from _walk(cmd.commands[name], [*path, name], ctx)
 
 
 def commands_section() -> str:
-    import click
-
     from monitor.cli import cli
 
     out = []
-    for path, cmd in _walk(cli, ["monitor"]):
+    for path, cmd, ctx in _walk(cli, ["monitor"]):
         if len(path) == 1:
             continue
-        ctx = click.Context(cmd, info_name=" ".join(path), terminal_width=100, max_content_width=100)
         text = cmd.get_help(ctx)
         out.append(f"### `{' '.join(path)}`\n\n```text\n{text.rstrip()}\n```\n")
     return "\n".join(out)
