@@ -16,7 +16,7 @@ no AutoThrottle, 32 concurrent requests).  Crawl pages/s = pages / wall time of 
 Baselines in the same run, on the same page bytes, in this process (one core):
 - ``trafilatura.extract(html, url=url)`` (defaults), half of the pages before the crawl and half after,
   so a machine whose load changes during the run biases both alike;
-- ``monitor.extraction.extract_article`` + ``dedup.fingerprint`` on a sample (``--sample``): what the
+- ``monitor.extract.article.extract_article`` + ``dedup.fingerprint`` on a sample (``--sample``): what the
   crawl does per page, serially (what ``MONITOR_EXTRACT_WORKERS=1`` would be without any crawl overhead).
 Target (issue #6): the crawl at >= 1.5 x the plain-extraction rate on 2 cores.
 Exits 0 without measuring when ../shared/corpus is absent.
@@ -50,8 +50,8 @@ def plain_rate(pages: list[tuple[bytes, str]]) -> tuple[float, float, int]:
 
 def monitor_rate(pages: list[tuple[bytes, str]]) -> tuple[float, float]:
     """(pages/s, CPU s per page) of extract_article + fingerprint, serially."""
-    from monitor.dedup import fingerprint
-    from monitor.extraction import Article, extract_article
+    from monitor.dedup.fingerprints import fingerprint
+    from monitor.extract.article import Article, extract_article
 
     t, c = time.perf_counter(), time.process_time()
     for body, url in pages:
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sample", type=int, default=100, help="pages for the serial extract_article baseline (default 100)")
     ap.add_argument("--inline", action="store_true", help="also crawl with MONITOR_EXTRACT_WORKERS=1")
     ap.add_argument("--ceiling", action="store_true",
-                    help="also crawl with a near-free extraction (tests.extract_hooks.cheap): the crawl process's "
+                    help="also crawl with a near-free extraction (tests.support.extract_hooks.cheap): the crawl process's "
                          "own ceiling (download, dedup, SQLite) without trafilatura")
     args = ap.parse_args(argv)
     if not cb.corpus_available():
@@ -123,7 +123,7 @@ def main(argv=None) -> int:
         ceiling = None
         if args.ceiling:
             ceiling = crawl(n, bodies, args.workers, tmp, "ceiling",
-                            ["-s", "MONITOR_EXTRACT_FUNCTION=tests.extract_hooks.cheap"])
+                            ["-s", "MONITOR_EXTRACT_FUNCTION=tests.support.extract_hooks.cheap"])
             print(f"  monitor crawl, near-free extraction: {ceiling[0].wall:.1f} s, {n / ceiling[0].wall:.2f} pages/s",
                   flush=True)
     finally:

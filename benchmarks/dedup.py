@@ -5,7 +5,7 @@ precision / recall on a labelled set built from ../shared/corpus pages with cont
     python benchmarks/dedup.py --sizes 10000,100000  # quicker
     python benchmarks/dedup.py --skip-scaling        # precision/recall only
 
-Part 1 (scaling) works on real SQLite files through ``monitor.storage.Storage``, one per size: a few
+Part 1 (scaling) works on real SQLite files through ``monitor.store.storage.Storage``, one per size: a few
 hundred real articles are stored with ``write_batch`` (fingerprints and LSH buckets written by Storage),
 then the file is filled up to the size with synthetic fingerprints (random MinHash values, i.e. unrelated
 texts) loaded in bulk straight into ``article_fingerprints`` / ``lsh_buckets``.  A lookup is
@@ -37,9 +37,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from monitor import dedup  # noqa: E402
-from monitor.storage import ArticleRecord, Storage  # noqa: E402
-from monitor.urls import canonicalize  # noqa: E402
+from monitor.dedup.fingerprints import fingerprints as dedup  # noqa: E402
+from monitor.store.storage import ArticleRecord, Storage  # noqa: E402
+from monitor.dedup.urls import canonicalize  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus"
 SYNTHETIC_ID_BASE = 1_000_000_000      # synthetic fingerprints have no articles row

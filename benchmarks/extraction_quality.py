@@ -18,11 +18,11 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.corpus import AEB, aeb_pages, token_prf  # noqa: E402
+from tests.support.corpus import AEB, aeb_pages, token_prf  # noqa: E402
 
 
 def _monitor(html: str, url: str) -> str:
-    from monitor.extraction import Article, extract_article
+    from monitor.extract.article import Article, extract_article
 
     result = extract_article(html, url)
     return result.text if isinstance(result, Article) else ""
@@ -34,7 +34,7 @@ def _plain(html: str, url: str) -> str:
     return trafilatura.extract(html, url=url) or ""
 
 
-SYSTEMS = {"monitor.extraction.extract_article": _monitor, "trafilatura.extract (defaults)": _plain}
+SYSTEMS = {"monitor.extract.article.extract_article": _monitor, "trafilatura.extract (defaults)": _plain}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'ratio monitor / plain':<38} {mp / pp:>9.3f} {mr / pr:>7.3f} {mf / pf:>7.3f} {mt / pt:>8.2f}")
 
     if args.worst:
-        ranked = sorted(zip(results["monitor.extraction.extract_article"], pages), key=lambda x: x[0][2])
+        ranked = sorted(zip(results["monitor.extract.article.extract_article"], pages), key=lambda x: x[0][2])
         print(f"\nworst {args.worst} pages for monitor (precision recall F1 url):")
         for (p, r, f), (_pid, url, _html, _truth) in ranked[: args.worst]:
             print(f"  {p:.3f} {r:.3f} {f:.3f} {url}")

@@ -4,7 +4,7 @@ stored article costs the spider.
     python benchmarks/incremental_crawl.py                        # both parts (about 1 min on 2 cores)
     python benchmarks/incremental_crawl.py --articles 60 --grow 6 --lookups 50000 --stored 100000
 
-Part 1 (crawls): a fixture news site (``tests.sites.build_news_site``: RSS feed, sitemap index, two
+Part 1 (crawls): a fixture news site (``tests.support.sites.build_news_site``: RSS feed, sitemap index, two
 section pages, every page answers conditional GETs) with ``--articles`` articles is crawled three times
 into one database through the real CLI (a subprocess per crawl): run 1 from scratch, run 2 after
 ``--grow`` more articles appeared, run 3 with nothing changed.  Reported per run, from the fixture
@@ -35,8 +35,8 @@ sys.path.insert(0, str(REPO))
 
 def crawls(n_articles: int, grow: int) -> list[dict]:
     from monitor.fixtureserver import FixtureServer, Site
-    from tests.helpers import FAST_SETTINGS, run_monitor, write_sources
-    from tests.sites import build_news_site
+    from tests.support.helpers import FAST_SETTINGS, run_monitor, write_sources
+    from tests.support.sites import build_news_site
 
     out = []
     with tempfile.TemporaryDirectory() as tmp, FixtureServer(Site()) as server:
@@ -83,8 +83,8 @@ def crawls(n_articles: int, grow: int) -> list[dict]:
 
 
 def known_lookups(stored: int, lookups: int) -> dict:
-    from monitor.pipelines import StoragePipeline
-    from monitor.storage import Storage
+    from monitor.crawl.pipelines import StoragePipeline
+    from monitor.store.storage import Storage
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "known.db"
@@ -108,7 +108,7 @@ def known_lookups(stored: int, lookups: int) -> dict:
         step = max(1, stored // lookups)
         urls = [base.format(1 + (i * step) % stored) + ("?utm_medium=feed&fbclid=x" if i % 2 else "")
                 for i in range(lookups)]
-        from monitor.spider import url_keys_cached
+        from monitor.crawl.spider import url_keys_cached
 
         url_keys_cached.cache_clear()
         t0 = time.perf_counter()

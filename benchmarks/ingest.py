@@ -2,7 +2,7 @@
 
 Baseline (same run, same records): the records written straight into a fresh database with
 ``Storage.write_batch`` in batches of the same size, as a local crawl's StoragePipeline does.  Then the
-same records pushed as JSON messages to a throw-away redis-server and drained by ``monitor.ingest``
+same records pushed as JSON messages to a throw-away redis-server and drained by ``monitor.distributed.ingester``
 (``Ingester.run(until_empty=True)``) into another fresh database.  The ratio is the cost of the Redis hop
 (JSON, LMOVE, acknowledgement, known-URL set).
 
@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.redis_server import RedisServer  # noqa: E402
+from tests.support.redis_server import RedisServer  # noqa: E402
 
 
 def records(n: int):
-    from monitor.storage import ArticleRecord
-    from tests.distributed_site import article_text
+    from monitor.store.storage import ArticleRecord
+    from tests.support.distributed_site import article_text
 
     out = []
     for i in range(n):
@@ -42,8 +42,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=200)
     args = ap.parse_args(argv)
 
-    from monitor.ingest import Ingester, record_to_json
-    from monitor.storage import Storage
+    from monitor.distributed.ingester import Ingester, record_to_json
+    from monitor.store.storage import Storage
 
     recs = records(args.articles)
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
 
     print(f"{args.articles} articles, batches of {args.batch_size}")
     print(f"Storage.write_batch directly : {direct:6.2f} s  {n_direct / direct:7.1f} articles/s (baseline)")
-    print(f"Redis -> monitor.ingest      : {redis_s:6.2f} s  {n_redis / redis_s:7.1f} articles/s  "
+    print(f"Redis -> monitor.distributed.ingester      : {redis_s:6.2f} s  {n_redis / redis_s:7.1f} articles/s  "
           f"ratio {(n_redis / redis_s) / (n_direct / direct):.2f}  ({summary.statuses})")
     return 0
 

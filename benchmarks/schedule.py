@@ -22,9 +22,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from monitor.schedule import PollPolicy, RunResult, Scheduler, Trigger  # noqa: E402
-from monitor.sources import Source  # noqa: E402
-from monitor.storage import Storage  # noqa: E402
+from monitor.ops.schedule import PollPolicy, RunResult, Scheduler, Trigger  # noqa: E402
+from monitor.sources.catalogue import Source  # noqa: E402
+from monitor.store.storage import Storage  # noqa: E402
 
 
 class _Clock:
@@ -63,8 +63,8 @@ def decision_cost(n_sources: int, n_ticks: int) -> tuple[float, int]:
 
 def wrapping_cost(repeat: int) -> tuple[list[float], list[float]]:
     from monitor.fixtureserver import FixtureServer, Site
-    from tests.helpers import FAST_SETTINGS, write_sources
-    from tests.sites import build_news_site
+    from tests.support.helpers import FAST_SETTINGS, write_sources
+    from tests.support.sites import build_news_site
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     settings = [*FAST_SETTINGS, "-s", "MONITOR_EXTRACT_WORKERS=1", "-q"]

@@ -3,7 +3,7 @@
     python benchmarks/sourcecheck.py                      # 29 sites (the catalogue's size), 80 ms latency
     python benchmarks/sourcecheck.py --sites 10 --latency 0.2 --concurrency 4
 
-Each site is one of the test fixture shapes (tests/sourcecheck_sites.py: WordPress-like, Google News sitemap
+Each site is one of the test fixture shapes (tests/support/sourcecheck_sites.py: WordPress-like, Google News sitemap
 only, links only), served on 127.0.0.1 with ``--latency`` seconds added before every answer to stand in for
 a remote site's round trip.  Both runs happen here, on this machine, so the printed ratio compares like
 with like; the absolute figures depend on the machine and the latency chosen.
@@ -21,9 +21,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from monitor.fixtureserver import FixtureServer, Site  # noqa: E402
-from monitor.sourcecheck import check_sources  # noqa: E402
-from monitor.sources import source_from_dict  # noqa: E402
-from tests.sourcecheck_sites import gnews_site, links_site, wordpress_site  # noqa: E402
+from monitor.sources.check import check_sources  # noqa: E402
+from monitor.sources.catalogue import source_from_dict  # noqa: E402
+from tests.support.sourcecheck_sites import gnews_site, links_site, wordpress_site  # noqa: E402
 
 
 def main() -> int:

@@ -30,7 +30,7 @@ HEAVY = ("scrapy", "twisted", "trafilatura", "lxml", "numpy", "sqlite_utils", "f
 
 
 def make_db(path: Path) -> None:
-    from monitor.storage import ArticleRecord, Storage
+    from monitor.store.storage import ArticleRecord, Storage
 
     words = "kazakhstan astana united states washington wheat uranium pipeline election court river".split()
     with Storage.open(path) as st:

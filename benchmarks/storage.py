@@ -14,7 +14,7 @@ workers send it (random values: unrelated texts).  Inserting is timed per segmen
 the rate is articles per second of ``write_batch`` wall time (text generation excluded).
 
 Search: at each size, 100 queries of four selectivities (rare words, ~0.1-1 % words, common words, phrases)
-through ``monitor.query.search(db, q, limit=50)`` (what ``monitor search --limit 50`` runs: bm25 rank,
+through ``monitor.query.reads.search(db, q, limit=50)`` (what ``monitor search --limit 50`` runs: bm25 rank,
 duplicate folding, snippets), each on a fresh read-only connection like the CLI; p50/p95 per class.
 Targets (issue #6): insert >= 5,000 articles/s; search p95 <= 100 ms at 1M for selective queries.
 """
@@ -35,8 +35,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from monitor import dedup  # noqa: E402
-from monitor.storage import ArticleRecord, Storage  # noqa: E402
+from monitor.dedup.fingerprints import fingerprints as dedup  # noqa: E402
+from monitor.store.storage import ArticleRecord, Storage  # noqa: E402
 
 VOCAB_SIZE = 100_000
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -122,11 +122,11 @@ class Generator:
 # --------------------------------------------------------------------------- search
 
 def search_function():
-    """monitor.query.search when it exists, else the equivalent FTS5 query."""
+    """monitor.query.reads.search when it exists, else the equivalent FTS5 query."""
     try:
-        from monitor.query import search
+        from monitor.query.reads import search
 
-        return "monitor.query.search(db, q, limit=50)", lambda db, q: search(db, q, limit=50)
+        return "monitor.query.reads.search(db, q, limit=50)", lambda db, q: search(db, q, limit=50)
     except ImportError:
         import sqlite3
 
@@ -140,7 +140,7 @@ def search_function():
             finally:
                 conn.close()
 
-        return "FTS5 MATCH ... ORDER BY rank LIMIT 50 (monitor.query not found)", direct
+        return "FTS5 MATCH ... ORDER BY rank LIMIT 50 (monitor.query.reads not found)", direct
 
 
 def queries(gen: Generator, seed: int = 5) -> list[tuple[str, str]]:
@@ -179,7 +179,7 @@ def bare_fts_rate(gen: Generator, n: int, batch: int, folder: Path) -> float:
     """Baseline in the same run: the same kind of texts into a bare FTS5 table (same tokenizer), docs/s."""
     import sqlite3
 
-    from monitor.storage import FTS_TOKENIZE
+    from monitor.store.storage import FTS_TOKENIZE
 
     path = folder / "bare-fts.db"
     conn = sqlite3.connect(path, isolation_level=None)

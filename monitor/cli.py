@@ -82,7 +82,7 @@ def crawl(source_names, sources_path, topics_path, db_path, tags, overrides, max
     (the first one lets the pages in flight finish for MONITOR_STOP_TIMEOUT seconds, a second one stops
     at once; SIGTERM stops the same way and exits 0).
     """
-    from monitor.crawl import run_crawl
+    from monitor.crawl.run import run_crawl
 
     summary = run_crawl(
         source_names, sources_path=sources_path, topics_path=topics_path, db_path=db_path, tags=tags,
@@ -103,8 +103,8 @@ def sources(ctx, sources_path, tags, fmt):
     """List the configured sources (or check them: `monitor sources check`)."""
     if ctx.invoked_subcommand is not None:
         return
-    from monitor.sources import load_sources, select_sources
-    from monitor.render import render_sources
+    from monitor.sources.catalogue import load_sources, select_sources
+    from monitor.sources.render import render_sources
 
     chosen = select_sources(load_sources(sources_path), tags=tags)
     click.echo(render_sources(chosen, fmt))
@@ -133,7 +133,7 @@ def sources_check(ctx, source_names, sources_path, tags, fmt, suggest, timeout, 
     and extracts up to 3 article candidates. Exit 1 when a source is broken (unreachable, a declared
     feed/sitemap/section failing, robots.txt forbidding us, no candidates, extraction failing on all), 0 otherwise.
     """
-    from monitor.sourcecheck import run_check
+    from monitor.sources.check import run_check
 
     parent = ctx.parent.params if ctx.parent is not None else {}
     summary = run_check(source_names, sources_path=sources_path or parent.get("sources_path"),
@@ -182,7 +182,7 @@ def ingest(redis_url, db_path, topics_path, until_empty, idle_exit, batch_size, 
     The single writer of the SQLite file: same deduplication and topics as a local crawl; a batch is
     removed from Redis only after its SQLite transaction committed. Run one per database.
     """
-    from monitor.ingest import run_ingest
+    from monitor.distributed.ingester import run_ingest
 
     summary = run_ingest(redis_url, db_path, prefix=prefix, topics_path=topics_path, until_empty=until_empty,
                          idle_exit=idle_exit, batch_size=batch_size,
@@ -236,7 +236,7 @@ def search(query, db_path, topics, sources, languages, since, until, include_dup
     United States as "united states", usa or "u s" - never a bare `us` (the English pronoun).
     Duplicates are folded into their first article with a count of copies. See docs/querying.md.
     """
-    from monitor.querycli import run_search
+    from monitor.query.commands import run_search
 
     click.echo(run_search(query, db_path=db_path, fmt=fmt, topics=topics, sources=sources, languages=languages,
                           since=since, until=until, include_duplicates=include_duplicates, limit=limit, sort=sort))
@@ -257,7 +257,7 @@ def export(db_path, fmt, query, topics, sources, languages, since, until, includ
     constant memory. Takes the same filters as `monitor search`; duplicates are folded (with a
     `copies` count) unless --include-duplicates.
     """
-    from monitor.querycli import run_export
+    from monitor.query.commands import run_export
 
     try:
         n = run_export(db_path=db_path, fmt=fmt, output=output, query=query, topics=topics, sources=sources,
@@ -278,7 +278,7 @@ def export(db_path, fmt, query, topics, sources, languages, since, until, includ
 @handle_errors
 def stats(db_path, days, silent_after, fmt):
     """Articles per source, language, topic and day; last crawl per source with its errors; silent sources."""
-    from monitor.querycli import run_stats
+    from monitor.query.commands import run_stats
 
     click.echo(run_stats(db_path=db_path, fmt=fmt, days=days, silent_after=silent_after))
 
@@ -301,7 +301,7 @@ def digest(db_path, since, until, topic, max_stories, fmt, output):
     date, first paragraph, source count and links per language. --format html is one
     self-contained page (inline styles, no scripts) for a browser or an e-mail body.
     """
-    from monitor.querycli import run_digest
+    from monitor.query.commands import run_digest
 
     d = run_digest(db_path=db_path, fmt=fmt, output=output, since=since, until=until, topic=topic,
                    max_stories=max_stories)
@@ -320,7 +320,7 @@ def digest(db_path, since, until, topic, max_stories, fmt, output):
 @handle_errors
 def feed(db_path, topic, output, limit, self_url):
     """Write an Atom feed of a topic's latest articles (duplicates folded), for feed readers."""
-    from monitor.querycli import run_feed
+    from monitor.query.commands import run_feed
 
     f = run_feed(topic, db_path=db_path, output=output, limit=limit, self_url=self_url)
     if output and output != "-":
@@ -337,7 +337,7 @@ def retag(db_path, topics_path):
     Run it after editing topics: tags of changed topics are recomputed, tags of removed topics
     dropped, in one transaction (safe while a crawl runs; it waits for the writer's lock).
     """
-    from monitor.querycli import run_retag
+    from monitor.query.commands import run_retag
 
     click.echo(run_retag(db_path=db_path, topics_path=topics_path))
 
@@ -353,7 +353,7 @@ def serve(db_path, host, port):
 
     Needs the optional extra: pip install 'media-monitor[serve]'.
     """
-    from monitor.querycli import run_serve
+    from monitor.query.commands import run_serve
 
     run_serve(db_path=db_path, host=host, port=port, echo=lambda m: click.echo(m, err=True))
 
@@ -389,7 +389,7 @@ def schedule(source_names, every, cron, sources_path, topics_path, db_path, tags
     Ticks that pass while a crawl runs are skipped and logged. SIGINT/SIGTERM stop the scheduler after
     the current crawl, which is told to stop and save its batch. See docs/scheduling.md.
     """
-    from monitor.schedule import run_schedule
+    from monitor.ops.schedule import run_schedule
 
     sys.exit(run_schedule(source_names, every=every, cron=cron, sources_path=sources_path, topics_path=topics_path,
                           db_path=db_path, tags=tags, overrides=overrides, max_runs=max_runs, log_file=log_file,
@@ -414,7 +414,7 @@ def health(db_path, sources_path, tags, fmt, overrides):
     nothing new for a time in which its own history predicts MONITOR_HEALTH_EXPECTED_NEW (5) articles or
     more. See docs/scheduling.md.
     """
-    from monitor.health import run_health
+    from monitor.ops.health import run_health
 
     text, code = run_health(db_path, sources_path=sources_path, tags=tags, fmt=fmt, overrides=overrides)
     click.echo(text)

@@ -56,10 +56,10 @@ def check_demo_ports(port: int) -> None:
 
 
 def run_demo(*, db_path=None, port: int = 0, topics_path=None, echo=print):
-    from monitor.crawl import run_crawl
+    from monitor.crawl.run import run_crawl
     from monitor.errors import UsageError
     from monitor.fixtureserver import demo_sources, start_demo_servers
-    from monitor.storage import Storage
+    from monitor.store.storage import Storage
 
     check_demo_ports(port)                     # before anything is written
     db_path = demo_db_path(db_path)

@@ -7,10 +7,10 @@ overridden with ``-s NAME=VALUE`` on either command.  The README mirrors this ta
 
 BOT_NAME = "media-monitor"
 
-# --- where spiders come from: one spider per configured source (monitor.spiderloader) ---
+# --- where spiders come from: one spider per configured source (monitor.crawl.spiderloader) ---
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
-SPIDER_LOADER_CLASS = "monitor.spiderloader.SourceSpiderLoader"
+SPIDER_LOADER_CLASS = "monitor.crawl.spiderloader.SourceSpiderLoader"
 
 # --- politeness ---
 USER_AGENT = "media-monitor/0.1 (+https://github.com/media-monitor/media-monitor; news monitoring crawler)"
@@ -37,23 +37,23 @@ REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 
 ITEM_PIPELINES = {
-    "monitor.pipelines.ExtractionPipeline": 300,
-    "monitor.pipelines.StoragePipeline": 800,
-    "monitor.pipelines.DropInternalItems": 900,   # feed exports (-O items.jsonl) see only stored articles
+    "monitor.crawl.pipelines.ExtractionPipeline": 300,
+    "monitor.crawl.pipelines.StoragePipeline": 800,
+    "monitor.crawl.pipelines.DropInternalItems": 900,   # feed exports (-O items.jsonl) see only stored articles
 }
 EXTENSIONS = {
-    "monitor.extensions.CrawlProgress": 500,
+    "monitor.crawl.extensions.CrawlProgress": 500,
 }
-# monitor/middlewares.py (docs/reliability.md): Retry-After and back-off around RetryMiddleware (550),
+# monitor/crawl/middlewares.py (docs/reliability.md): Retry-After and back-off around RetryMiddleware (550),
 # bodies mislabelled as compressed (before HttpCompression, 590), redirect loops (before Redirect, 600)
 DOWNLOADER_MIDDLEWARES = {
-    "monitor.middlewares.RetryPolicyMiddleware": 560,
-    "monitor.middlewares.MislabelledEncodingMiddleware": 595,
-    "monitor.middlewares.RedirectGuardMiddleware": 610,
+    "monitor.crawl.middlewares.RetryPolicyMiddleware": 560,
+    "monitor.crawl.middlewares.MislabelledEncodingMiddleware": 595,
+    "monitor.crawl.middlewares.RedirectGuardMiddleware": 610,
 }
-# monitor.distributed.RedisAddon: does nothing unless MONITOR_REDIS_URL is set (then: scrapy-redis + Redis items)
+# monitor.distributed.workers.RedisAddon: does nothing unless MONITOR_REDIS_URL is set (then: scrapy-redis + Redis items)
 ADDONS = {
-    "monitor.distributed.RedisAddon": 0,
+    "monitor.distributed.workers.RedisAddon": 0,
 }
 
 # --- media-monitor's own settings (MONITOR_*): default and what it does ---
@@ -77,7 +77,7 @@ MONITOR_EXTRACT_TIMEOUT = 20              # seconds one extraction may take befo
 MONITOR_EXTRACT_WORKERS = 0               # extraction worker processes (0 = one per core; 1 = inline in the crawl process; docs/performance.md)
 MONITOR_EXTRACT_QUEUE = 0                 # pages handed to the workers at once (0 = 2 x workers); the rest wait in Scrapy's scraper
 MONITOR_EXTRACT_MAX_TASKS_PER_CHILD = 100 # pages a worker extracts before it is replaced by a fresh one (0 = never)
-MONITOR_EXTRACT_FUNCTION = ""             # testing hook: dotted path of a function used instead of monitor.extraction.extract_article
+MONITOR_EXTRACT_FUNCTION = ""             # testing hook: dotted path of a function used instead of monitor.extract.article.extract_article
 MONITOR_MIN_TEXT_CHARS = 250              # shorter main text is rejected as too_short
 MONITOR_BATCH_SIZE = 50                   # articles written per SQLite transaction
 MONITOR_BATCH_SECONDS = 5.0               # ... or after this many seconds, whichever comes first
@@ -91,7 +91,7 @@ MONITOR_PROGRESS_INTERVAL = 10.0          # seconds between progress lines (a li
 MONITOR_STOP_TIMEOUT = 3.0                # first Ctrl-C/SIGTERM: seconds the pages in flight get before the crawl stops at once (docs/reliability.md)
 MONITOR_CHECK_TIMEOUT = 15.0              # `monitor sources check`: seconds per HTTP request (also --timeout)
 MONITOR_CHECK_CONCURRENCY = 6             # `monitor sources check`: sources checked at the same time (also --concurrency)
-MONITOR_NEAR_DUP_THRESHOLD = 0.7          # estimated Jaccard similarity (word 3-shingles, MinHash) from which a text is a near duplicate (monitor/dedup.py)
+MONITOR_NEAR_DUP_THRESHOLD = 0.7          # estimated Jaccard similarity (word 3-shingles, MinHash) from which a text is a near duplicate (monitor/dedup/fingerprints.py)
 MONITOR_REDIS_URL = ""                    # redis://HOST:PORT/DB: share the crawl through Redis, push articles there (also --redis, $MONITOR_REDIS_URL; docs/scaling.md)
 MONITOR_REDIS_CRAWL = "default"           # crawl key: workers with the same key split one crawl (also --crawl-key)
 MONITOR_REDIS_PREFIX = "monitor"          # prefix of every Redis key media-monitor uses (crawlers and `monitor ingest --prefix`)

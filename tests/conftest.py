@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import REPO_ROOT  # noqa: F401  (re-exported for tests)
+from tests.support.helpers import REPO_ROOT  # noqa: F401  (re-exported for tests)
 
 
 @pytest.fixture
 def fresh_db(tmp_path):
     """A migrated, empty Storage on a temporary file, closed after the test."""
-    from monitor.storage import Storage
+    from monitor.store.storage import Storage
 
     storage = Storage.open(tmp_path / "test.db")
     yield storage

@@ -66,7 +66,7 @@ def settings_section() -> str:
 
 
 def schema_section() -> str:
-    from monitor.storage import Storage
+    from monitor.store.storage import Storage
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Storage.open(Path(tmp) / "schema.db")

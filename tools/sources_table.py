@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.sources import Source, bundled_sources_path, load_sources  # noqa: E402
+from monitor.sources.catalogue import Source, bundled_sources_path, load_sources  # noqa: E402
 
 LANGUAGES = {"en": "English", "ru": "Russian", "kk": "Kazakh", "pl": "Polish", "de": "German", "fr": "French"}
 SCOPE_TAGS = ("kz", "regional", "international", "us")

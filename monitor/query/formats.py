@@ -1,0 +1,291 @@
+"""Rendering of query results (monitor.query.reads): terminal tables, JSON, CSV, JSON Lines, Markdown, HTML, Atom.
+
+Pure functions from dicts to text (or to a file object, for streams); no database access.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import textwrap
+from html import escape
+from typing import IO, Iterable
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape as xml_escape
+
+from monitor import __version__
+
+SEARCH_CSV_COLUMNS = ("id", "date", "source", "language", "title", "url", "copies", "rank", "topics", "snippet")
+
+
+def _short(ts: str | None) -> str:
+    """'YYYY-MM-DD HH:MM:SS' -> 'YYYY-MM-DD HH:MM'."""
+    return ts[:16] if ts else "—"
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def _json(data) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def _safe_url(url: str | None) -> str:
+    """Only http(s) links go into HTML and Markdown."""
+    if url and urlsplit(url).scheme in ("http", "https"):
+        return url
+    return "#"
+
+
+# --------------------------------------------------------------------------- search
+
+def render_search(results: list[dict], fmt: str = "table", *, width: int | None = None) -> str:
+    if fmt == "json":
+        return _json(results)
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(SEARCH_CSV_COLUMNS)
+        for r in results:
+            w.writerow([_cell(r.get(c)) for c in SEARCH_CSV_COLUMNS])
+        return buf.getvalue().rstrip("\n")
+    if not results:
+        return "No matching articles."
+    width = width or min(shutil.get_terminal_size((100, 20)).columns, 120)
+    lines = []
+    for i, r in enumerate(results, 1):
+        copies = f"  (+{r['copies']} {'copy' if r['copies'] == 1 else 'copies'})" if r.get("copies") else ""
+        head = f"{i:>3}. {_short(r['date'])}  {r['source']}  [{r['language'] or '?'}]  {r['title'] or '(no title)'}{copies}"
+        lines.append(textwrap.shorten(head, width=width, placeholder=" …"))
+        snippet = " ".join((r.get("snippet") or "").split())
+        lines += textwrap.wrap(snippet, width=width, initial_indent="     ", subsequent_indent="     ")[:3]
+        extra = f"  topics: {', '.join(r['topics'])}" if r.get("topics") else ""
+        lines.append(f"     {r['url']}{extra}")
+    lines.append(f"{len(results)} result{'s' if len(results) != 1 else ''}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- export (streams)
+
+def write_export(rows: Iterable[dict], out: IO[str], fmt: str = "jsonl") -> int:
+    """Write rows as they come (JSON Lines or CSV); returns the number written."""
+    n = 0
+    if fmt == "jsonl":
+        for r in rows:
+            out.write(json.dumps(r, ensure_ascii=False) + "\n")
+            n += 1
+    elif fmt == "csv":
+        w = None
+        for r in rows:
+            if w is None:
+                w = csv.DictWriter(out, fieldnames=list(r), lineterminator="\n")
+                w.writeheader()
+            w.writerow({k: _cell(v) for k, v in r.items()})
+            n += 1
+    else:
+        raise ValueError(f"unknown export format {fmt!r}")
+    return n
+
+
+# --------------------------------------------------------------------------- stats
+
+def _table(rows: list[dict], columns: list[tuple[str, str]]) -> list[str]:
+    if not rows:
+        return ["  (none)"]
+    cells = [[_cell(r.get(k)) or "—" for k, _ in columns] for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (_, h) in enumerate(columns)]
+    out = ["  " + "  ".join(h.ljust(w) for (_, h), w in zip(columns, widths)).rstrip()]
+    for c in cells:
+        out.append("  " + "  ".join(v.ljust(w) for v, w in zip(c, widths)).rstrip())
+    return out
+
+
+def render_stats(s: dict, fmt: str = "table") -> str:
+    if fmt == "json":
+        return _json(s)
+    lines = [f"{s['articles']} articles ({s['duplicates']} duplicates) from {s['sources']} sources"
+             f" — {_short(s['generated_at'])} UTC", "", "Per source:"]
+    lines += _table(s["per_source"], [("source", "source"), ("articles", "articles"), ("duplicates", "dups"),
+                                      ("newest", "newest article"), ("last_fetched", "last fetched")])
+    lines += ["", "Per language:"]
+    lines += _table(s["per_language"], [("language", "language"), ("articles", "articles")])
+    lines += ["", "Per topic:"]
+    topics = [{**t, "description": textwrap.shorten(t["description"] or "", 70, placeholder=" …")} for t in s["per_topic"]]
+    lines += _table(topics, [("topic", "topic"), ("articles", "articles"), ("description", "description")])
+    lines += ["", f"Per day (last {len(s['per_day'])} days, by publication date):"]
+    peak = max((d["articles"] for d in s["per_day"]), default=0) or 1
+    for d in s["per_day"]:
+        bar = "#" * round(30 * d["articles"] / peak)
+        lines.append(f"  {d['day']}  {d['articles']:>6}  {bar}".rstrip())
+    lines += ["", "Last crawl per source:"]
+    lines += _table(s["last_crawls"], [("source", "source"), ("crawl_id", "crawl"), ("started", "started"),
+                                       ("status", "status"), ("articles_new", "new"), ("errors", "errors"),
+                                       ("error_reasons", "error reasons (fetch_errors table)")])
+    lines += ["", f"Silent sources (nothing new for {s['silent_after']}):"]
+    lines += _table(s["silent"], [("source", "source"), ("newest", "newest article"), ("last_crawl", "last crawl"),
+                                  ("reason", "why")])
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- digest
+
+def _edition_line_md(ed: dict) -> str:
+    parts = []
+    for a in ed["articles"]:
+        title = (a["title"] or a["source"]).replace("[", "(").replace("]", ")")
+        dup = " (copy)" if a["duplicate_of"] else ""
+        parts.append(f"[{title}]({_safe_url(a['url'])}) — {a['source']}{dup}")
+    return f"- **{ed['language']}**: " + "; ".join(parts)
+
+
+def _window(d: dict) -> str:
+    span = f"since {_short(d['since'])} UTC" if d.get("since") else "all dates"
+    if d.get("until"):
+        span += f" until {_short(d['until'])} UTC"
+    if d.get("topic"):
+        span += f", topic {d['topic']}"
+    return span
+
+
+def _n(count: int, word: str) -> str:
+    plural = {"story": "stories", "copy": "copies"}.get(word, word + "s")
+    return f"{count} {word if count == 1 else plural}"
+
+
+def _counts(d: dict) -> str:
+    return f"{_n(d['story_count'], 'story')}, {_n(d['article_count'], 'article')} from {_n(d['source_count'], 'source')}"
+
+
+def render_digest(d: dict, fmt: str = "md") -> str:
+    if fmt == "json":
+        return _json(d)
+    if fmt == "html":
+        return render_digest_html(d)
+    lines = [f"# News digest — {_window(d)}", "",
+             f"{_counts(d)}. "
+             f"Generated {_short(d['generated_at'])} UTC by media-monitor.", ""]
+    if not d["stories"]:
+        lines.append("No articles in this window.")
+    for i, s in enumerate(d["stories"], 1):
+        title = (s["title"] or "(no title)").replace("\n", " ")
+        meta = [_short(s["date"]) + " UTC", f"{s['source_count']} source{'s' if s['source_count'] != 1 else ''}",
+                f"{s['article_count']} article{'s' if s['article_count'] != 1 else ''}"]
+        if len(s["languages"]) > 1:
+            meta.append("editions: " + ", ".join(s["languages"]))
+        if s["topics"]:
+            meta.append("topics: " + ", ".join(s["topics"]))
+        lines += [f"## {i}. {title}", "", "*" + " · ".join(meta) + "*", ""]
+        if s["first_paragraph"]:
+            lines += [s["first_paragraph"], ""]
+        lines += [_edition_line_md(ed) for ed in s["editions"]]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# Inline styles only: e-mail clients drop <style> blocks and scripts.
+_FONT = "font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
+_S = {
+    "body": f"margin:0;padding:0;background:#f3f4f6;{_FONT};color:#111827",
+    "wrap": "max-width:760px;margin:0 auto;padding:24px 16px",
+    "h1": "font-size:24px;line-height:1.25;margin:0 0 4px 0;color:#111827",
+    "sub": "font-size:14px;color:#4b5563;margin:0 0 20px 0",
+    "card": "background:#ffffff;border:1px solid #e5e7eb;border-left:4px solid #1d4ed8;border-radius:6px;"
+            "padding:14px 16px;margin:0 0 14px 0",
+    "h2": "font-size:18px;line-height:1.3;margin:0 0 6px 0",
+    "a2": "color:#1d4ed8;text-decoration:none",
+    "meta": "font-size:13px;color:#6b7280;margin:0 0 8px 0",
+    "p": "font-size:15px;line-height:1.5;margin:0 0 10px 0;color:#1f2937",
+    "ed": "font-size:14px;line-height:1.5;margin:2px 0;color:#374151",
+    "lang": "display:inline-block;min-width:26px;font-weight:bold;color:#111827;text-transform:uppercase",
+    "a": "color:#1d4ed8",
+    "tag": "display:inline-block;background:#e0e7ff;color:#3730a3;border-radius:3px;padding:0 6px;"
+           "margin-right:4px;font-size:12px",
+    "foot": "font-size:12px;color:#6b7280;margin:20px 0 0 0",
+}
+
+
+def render_digest_html(d: dict) -> str:
+    e = escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>News digest — {e(_window(d))}</title></head>",
+        f'<body style="{_S["body"]}"><div style="{_S["wrap"]}">',
+        f'<h1 style="{_S["h1"]}">News digest</h1>',
+        f'<p style="{_S["sub"]}">{e(_window(d))} · {e(_counts(d))}</p>',
+    ]
+    if not d["stories"]:
+        parts.append(f'<p style="{_S["p"]}">No articles in this window.</p>')
+    for s in d["stories"]:
+        meta = [f"{e(_short(s['date']))} UTC",
+                f"{s['source_count']} source{'s' if s['source_count'] != 1 else ''}",
+                f"{s['article_count']} article{'s' if s['article_count'] != 1 else ''}"]
+        if len(s["languages"]) > 1:
+            meta.append("editions: " + e(", ".join(s["languages"])))
+        tags = "".join(f'<span style="{_S["tag"]}">{e(t)}</span>' for t in s["topics"])
+        parts += [
+            f'<div style="{_S["card"]}">',
+            f'<h2 style="{_S["h2"]}"><a href="{e(_safe_url(s["url"]))}" style="{_S["a2"]}">'
+            f'{e(s["title"] or "(no title)")}</a></h2>',
+            f'<p style="{_S["meta"]}">{" · ".join(meta)} {tags}</p>',
+        ]
+        if s["first_paragraph"]:
+            parts.append(f'<p style="{_S["p"]}">{e(s["first_paragraph"])}</p>')
+        for ed in s["editions"]:
+            links = []
+            for a in ed["articles"]:
+                dup = " (copy)" if a["duplicate_of"] else ""
+                links.append(f'<a href="{e(_safe_url(a["url"]))}" style="{_S["a"]}">{e(a["title"] or a["source"])}</a>'
+                             f' — {e(a["source"])}{dup}')
+            parts.append(f'<p style="{_S["ed"]}"><span style="{_S["lang"]}">{e(ed["language"])}</span> '
+                         + " · ".join(links) + "</p>")
+        parts.append("</div>")
+    parts += [f'<p style="{_S["foot"]}">Generated {e(_short(d["generated_at"]))} UTC by media-monitor '
+              f'{e(__version__)}. Articles belong to their publishers; follow the links to read them.</p>',
+              "</div></body></html>"]
+    return "\n".join(parts) + "\n"
+
+
+# --------------------------------------------------------------------------- Atom
+
+def render_atom(feed: dict, *, self_url: str | None = None) -> str:
+    """An Atom 1.0 document for ``monitor.query.reads.topic_feed()``."""
+    from monitor.query.reads import iso_utc
+
+    x = xml_escape
+    attr = lambda s: xml_escape(s or "", {'"': "&quot;"})  # noqa: E731
+    out = ['<?xml version="1.0" encoding="utf-8"?>', '<feed xmlns="http://www.w3.org/2005/Atom">',
+           f"  <id>urn:media-monitor:topic:{x(feed['topic'])}</id>",
+           f"  <title>media-monitor: {x(feed['topic'])}</title>"]
+    if feed.get("description"):
+        out.append(f"  <subtitle>{x(feed['description'])}</subtitle>")
+    out += [f"  <updated>{iso_utc(feed['updated'])}</updated>",
+            f'  <generator version="{attr(__version__)}">media-monitor</generator>',
+            "  <author><name>media-monitor</name></author>"]
+    if self_url:
+        out.append(f'  <link rel="self" href="{attr(self_url)}"/>')
+    for r in feed["entries"]:
+        out += ["  <entry>",
+                f"    <id>{x(r['url'])}</id>",
+                f"    <title>{x(r['title'] or '(no title)')}</title>",
+                f'    <link rel="alternate" href="{attr(r["url"])}"/>',
+                f"    <published>{iso_utc(r['date'])}</published>",
+                f"    <updated>{iso_utc(r['updated'])}</updated>",
+                f"    <author><name>{x(r['author'] or r['source'])}</name></author>",
+                f'    <category term="{attr(feed["topic"])}"/>',
+                f'    <category term="source:{attr(r["source"])}"/>']
+        if r.get("language"):
+            out.append(f'    <category term="lang:{attr(r["language"])}"/>')
+        if r.get("summary"):
+            out.append(f"    <summary>{x(r['summary'])}</summary>")
+        out.append("  </entry>")
+    out.append("</feed>")
+    return "\n".join(out) + "\n"
