@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from monitor.fixtureserver import XML, FixtureServer, Resource, Site  # noqa: E402
+from tests.support.fixtureserver import XML, FixtureServer, Resource, Site  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus"
 

@@ -7,7 +7,7 @@
 
 Pages: the 439 AEB + fundus pages of ../shared/corpus (mean ~265 KB, 41 countries), repeated up to N, each
 copy with a number added to its first paragraph (copies are near duplicates, as syndicated stories are).
-They are served by ``monitor.fixtureserver`` through robots.txt -> sitemap index -> sitemaps, and the
+They are served by ``tests.support.fixtureserver`` through robots.txt -> sitemap index -> sitemaps, and the
 crawl is the real thing: discovery, download, extraction in the worker pool (trafilatura + metadata +
 language + MinHash), canonical URLs, dedup, topics and SQLite storage, politeness off (DOWNLOAD_DELAY=0,
 no AutoThrottle, 32 concurrent requests).  Crawl pages/s = pages / wall time of the whole command

@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.fixtureserver import FixtureServer, Site  # noqa: E402
+from tests.support.fixtureserver import FixtureServer, Site  # noqa: E402
 from tests.support.distributed_site import article_path, build_bulk_site, bulk_source  # noqa: E402
 from tests.support.helpers import write_sources  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402

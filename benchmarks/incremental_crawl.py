@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 
 
 def crawls(n_articles: int, grow: int) -> list[dict]:
-    from monitor.fixtureserver import FixtureServer, Site
+    from tests.support.fixtureserver import FixtureServer, Site
     from tests.support.helpers import FAST_SETTINGS, run_monitor, write_sources
     from tests.support.sites import build_news_site
 

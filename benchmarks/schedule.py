@@ -62,7 +62,7 @@ def decision_cost(n_sources: int, n_ticks: int) -> tuple[float, int]:
 
 
 def wrapping_cost(repeat: int) -> tuple[list[float], list[float]]:
-    from monitor.fixtureserver import FixtureServer, Site
+    from tests.support.fixtureserver import FixtureServer, Site
     from tests.support.helpers import FAST_SETTINGS, write_sources
     from tests.support.sites import build_news_site
 

@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from monitor.fixtureserver import FixtureServer, Site  # noqa: E402
+from tests.support.fixtureserver import FixtureServer, Site  # noqa: E402
 from monitor.sources.check import check_sources  # noqa: E402
 from monitor.sources.catalogue import source_from_dict  # noqa: E402
 from tests.support.sourcecheck_sites import gnews_site, links_site, wordpress_site  # noqa: E402

@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from monitor.fixtureserver import FixtureServer, Site
+from tests.support.fixtureserver import FixtureServer, Site
 from tests.support.helpers import FAST_SETTINGS, REPO_ROOT, rows, run_monitor, write_sources
 from tests.support.sites.hostile import build_many_site
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.fixtureserver import FixtureServer, Site
+from tests.support.fixtureserver import FixtureServer, Site
 from tests.support.helpers import FAST_SETTINGS, rows, run_monitor, write_sources
 from tests.support.sites import build_news_site
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from monitor.fixtureserver import XML, FixtureServer, Site, redirect
+from tests.support.fixtureserver import XML, FixtureServer, Site, redirect
 from tests.support.helpers import FAST_SETTINGS, rows, run_monitor, write_sources
 from tests.support.sites import build_multilang_site, build_news_site
 from tests.support.sites import syndication

@@ -17,7 +17,7 @@ from collections import Counter
 
 import pytest
 
-from monitor.fixtureserver import FixtureServer, Site
+from tests.support.fixtureserver import FixtureServer, Site
 from tests.support.distributed_site import article_path, build_bulk_site, bulk_source
 from tests.support.helpers import FAST_SETTINGS, REPO_ROOT, rows, run_monitor, write_sources
 from tests.support.redis_server import RedisServer, redis_binary

@@ -13,7 +13,7 @@ from twisted.internet.defer import Deferred
 
 from monitor.crawl import extractpool
 from monitor.crawl.extractpool import ExtractConfig, ExtractionPool
-from monitor.fixtureserver import HTML, XML, FixtureServer, Resource, Site
+from tests.support.fixtureserver import HTML, XML, FixtureServer, Resource, Site
 from tests.support.helpers import FAST_SETTINGS, rows, run_monitor, write_sources
 from tests.support.sites import build_multilang_site, build_news_site
 

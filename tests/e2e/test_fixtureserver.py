@@ -22,9 +22,11 @@ import lxml.etree
 import lxml.html
 import pytest
 
-from monitor.fixtureserver import (GZIP, FixtureServer, Resource, Site, conditional, demo_sources, gzip_encoded,
-                                   gzip_file, read_log, redirect, sequence, serve_directory, slow,
-                                   start_demo_servers, stream, too_many_requests, truncated)
+from monitor.demo import demo_sources, start_demo_servers
+from monitor.demoserver import StaticServer
+from tests.support.fixtureserver import (GZIP, FixtureServer, Resource, Site, conditional, gzip_encoded, gzip_file,
+                                         read_log, redirect, sequence, serve_directory, slow, stream,
+                                         too_many_requests, truncated)
 from tests.support.helpers import REPO_ROOT
 from tests.support.sites.huge import huge_sitemap, sitemap_size
 from tests.support.sites.multilang import build_multilang_site
@@ -262,9 +264,64 @@ def test_serve_directory_substitutes_base(tmp_path):
         assert b"{BASE}" in fetch(raw.url + "/feed.xml")[2]
 
 
+def test_demo_static_server_types_base_404_and_no_escape(tmp_path):
+    """monitor.demoserver.StaticServer, the demo's own server: what `monitor demo` relies on."""
+    site = tmp_path / "site"
+    (site / "about").mkdir(parents=True)
+    (site / "index.html").write_text('<a href="{BASE}/about/">about</a>')
+    (site / "about" / "index.html").write_text("<p>about</p>")
+    (site / "feed.xml").write_text("<rss><channel><link>{BASE}/</link></channel></rss>")
+    (site / "robots.txt").write_text("Sitemap: {BASE}/sitemap.xml.gz\n")
+    (site / "data.json").write_text('{"home": "{BASE}/"}')
+    (site / "sitemap.xml.gz").write_bytes(gzip.compress(b"<urlset><url><loc>{BASE}/</loc></url></urlset>"))
+    (tmp_path / "secret.txt").write_text("outside")
+    with StaticServer(site) as srv:
+        assert srv.host == "127.0.0.1" and srv.url == f"http://127.0.0.1:{srv.port}"
+        status, headers, body = fetch(srv.url + "/")
+        assert (status, headers["Content-Type"], body) == (200, "text/html; charset=utf-8",
+                                                           f'<a href="{srv.url}/about/">about</a>'.encode())
+        status, headers, _ = fetch(srv.url + "/about")
+        assert status == 301 and headers["Location"] == "/about/"
+        assert fetch(srv.url + "/about/")[2] == b"<p>about</p>"
+        status, headers, body = fetch(srv.url + "/feed.xml?x=1")
+        assert headers["Content-Type"] == "application/xml; charset=utf-8"
+        assert f"<link>{srv.url}/</link>" in body.decode()
+        status, headers, body = fetch(srv.url + "/robots.txt")
+        assert headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert body.decode() == f"Sitemap: {srv.url}/sitemap.xml.gz\n"
+        status, headers, body = fetch(srv.url + "/data.json")
+        assert headers["Content-Type"] == "application/json; charset=utf-8"
+        assert json.loads(body) == {"home": srv.url + "/"}
+        _, headers, gz = fetch(srv.url + "/sitemap.xml.gz")
+        assert headers["Content-Type"] == GZIP and srv.url.encode() in gzip.decompress(gz)
+        status, headers, body = fetch(srv.url + "/feed.xml", method="HEAD")
+        assert status == 200 and body == b"" and int(headers["Content-Length"]) > 0
+        assert fetch(srv.url + "/missing.html")[0] == 404
+        assert fetch(srv.url + "/../secret.txt")[0] == 404 and fetch(srv.url + "/%2e%2e/secret.txt")[0] == 404
+        (site / "late.txt").write_text("added while serving")
+        assert fetch(srv.url + "/late.txt")[2] == b"added while serving"
+    with StaticServer(site, substitutions=False) as raw:
+        assert b"{BASE}" in fetch(raw.url + "/feed.xml")[2]
+    with pytest.raises(FileNotFoundError):
+        StaticServer(tmp_path / "nothing")
+
+
+def test_demo_module_serves_the_sample_sites_until_stopped():
+    proc = subprocess.Popen([sys.executable, "-m", "monitor.demo"], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline(), proc.stdout.readline()]
+        urls = [re.search(r"http://127\.0\.0\.1:\d+", line).group(0) for line in lines]
+        assert [line.split(" ")[0] for line in lines] == ["steppe-herald", "dala-news"]
+        assert b"<rss" in fetch(urls[0] + "/feed.xml")[2] and b"{BASE}" not in fetch(urls[1] + "/sitemap.xml")[2]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def test_cli_serves_a_directory(tmp_path):
     (tmp_path / "index.html").write_text("<p>cli</p>")
-    proc = subprocess.Popen([sys.executable, "-m", "monitor.fixtureserver", str(tmp_path)], cwd=REPO_ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.fixtureserver", str(tmp_path)], cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from monitor.fixtureserver import XML, FixtureServer, Site
+from tests.support.fixtureserver import XML, FixtureServer, Site
 from monitor.crawl.spider import is_newer
 from tests.support.helpers import FAST_SETTINGS, rows, run_monitor, write_sources
 from tests.support.sites import build_news_site, syndication

@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-from monitor.fixtureserver import TEXT, FixtureServer, Resource, Site
+from tests.support.fixtureserver import TEXT, FixtureServer, Resource, Site
 from tests.support.helpers import FAST_SETTINGS, rows, run_monitor, write_sources
 from tests.support.sites.hostile import _page, build_feed_site, build_hostile_site
 
@@ -315,7 +315,7 @@ def test_huge_sitemap_and_page_memory_flat(tmp_path):
     import subprocess
     import sys
 
-    from monitor.fixtureserver import GZIP, RSS, XML, gzip_stream, stream
+    from tests.support.fixtureserver import GZIP, RSS, XML, gzip_stream, stream
     from tests.support.helpers import REPO_ROOT
     from tests.support.sites.hostile import huge_page, rss
     from tests.support.sites.huge import sitemap_chunks

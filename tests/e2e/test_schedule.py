@@ -427,7 +427,7 @@ def test_second_scheduler_on_one_database_is_refused(tmp_path):
 
 @pytest.fixture
 def news_site(tmp_path):
-    from monitor.fixtureserver import FixtureServer, Site
+    from tests.support.fixtureserver import FixtureServer, Site
     from tests.support.helpers import write_sources
     from tests.support.sites import build_news_site
 
@@ -466,7 +466,7 @@ def test_schedule_two_runs_against_a_fixture_site(news_site, tmp_path):
 
 @pytest.mark.slow
 def test_sigterm_stops_after_the_crawl_saved_its_batch(tmp_path):
-    from monitor.fixtureserver import FixtureServer, Site, slow
+    from tests.support.fixtureserver import FixtureServer, Site, slow
     from tests.support.helpers import FAST_SETTINGS, REPO_ROOT, rows, write_sources
     from tests.support.sites import build_news_site
 

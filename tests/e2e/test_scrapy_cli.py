@@ -25,7 +25,7 @@ import pytest_twisted
 from scrapy.exceptions import DropItem
 from twisted.internet.defer import Deferred
 
-from monitor.fixtureserver import FixtureServer, Site
+from tests.support.fixtureserver import FixtureServer, Site
 from monitor.crawl.items import ArticleItem, fetch_error_item, url_alias_item
 from tests.support.helpers import FAST_SETTINGS, REPO_ROOT, rows, write_sources
 from tests.support.sites import build_news_site

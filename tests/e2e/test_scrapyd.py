@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from monitor.fixtureserver import FixtureServer, Site
+from tests.support.fixtureserver import FixtureServer, Site
 from tests.support.distributed_site import article_path, build_bulk_site, bulk_source
 from tests.support.helpers import REPO_ROOT, rows, write_sources
 from tests.support.redis_server import free_port

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from monitor.cli import cli
 from monitor.crawl.discovery import FeedError, alternate_feeds, feed_entries, robots_sitemaps
-from monitor.fixtureserver import FixtureServer, Resource, Site, gzip_encoded, gzip_file, redirect, slow
+from tests.support.fixtureserver import FixtureServer, Resource, Site, gzip_encoded, gzip_file, redirect, slow
 from monitor.sources.check import Fetcher, article_score, check_sources
 from monitor.sources.catalogue import parse_sources, source_from_dict
 from tests.support.helpers import FAST_SETTINGS, rows, run_monitor, write_sources

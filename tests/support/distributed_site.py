@@ -1,6 +1,6 @@
 """A bulk fixture site for distributed-crawl tests and benchmarks: N small distinct articles in one sitemap.
 
-``build_bulk_site(base_url, n)`` returns ``path -> Resource`` for ``monitor.fixtureserver``: robots.txt
+``build_bulk_site(base_url, n)`` returns ``path -> Resource`` for ``tests.support.fixtureserver``: robots.txt
 (pointing at nothing), ``/sitemap.xml`` listing every article, and ``/news/NNNN.html`` article pages
 whose texts are distinct (no near duplicates), every fifth about Kazakhstan.  ``delay`` makes every
 path answer after that many seconds (network-bound crawls).
@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from html import escape
 
-from monitor.fixtureserver import TEXT, XML, Resource
+from tests.support.fixtureserver import TEXT, XML, Resource
 
 WORDS = ("river steppe market council harvest railway festival museum bridge school clinic winter summer "
          "grain pipeline uranium election minister parliament trade export import currency bank reform "

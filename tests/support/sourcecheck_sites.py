@@ -18,7 +18,7 @@ import html
 import random
 from datetime import datetime, timedelta, timezone
 
-from monitor.fixtureserver import RSS, XML, Resource, error, redirect
+from tests.support.fixtureserver import RSS, XML, Resource, error, redirect
 
 _WORDS = (
     "Astana Washington delegation minister agreement uranium grain pipeline Caspian investment sanctions "

@@ -1,4 +1,4 @@
-"""Fixture news sites served by ``monitor.fixtureserver``: builders return a ``NewsSite`` (a mapping
+"""Fixture news sites served by ``tests.support.fixtureserver``: builders return a ``NewsSite`` (a mapping
 path -> Resource) plus what a correct crawl should store (``articles``), skip (``non_articles``) and never
 fetch (``disallowed``).
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from monitor.fixtureserver import Resource
+from tests.support.fixtureserver import Resource
 from tests.support.sites import texts as _texts
 from tests.support.sites.texts import Text
 

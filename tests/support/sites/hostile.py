@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from monitor.fixtureserver import RSS, TEXT, XML, Resource, error, redirect, sequence, slow, stream, \
+from tests.support.fixtureserver import RSS, TEXT, XML, Resource, error, redirect, sequence, slow, stream, \
     too_many_requests, truncated
 
 _WORDS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from monitor.fixtureserver import GZIP, XML, Resource, gzip_stream, stream
+from tests.support.fixtureserver import GZIP, XML, Resource, gzip_stream, stream
 
 _HEAD = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
          b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n')

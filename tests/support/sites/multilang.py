@@ -11,7 +11,7 @@ import struct
 import zlib
 from datetime import date, datetime, time, timedelta, timezone
 
-from monitor.fixtureserver import TEXT, XML, Resource
+from tests.support.fixtureserver import TEXT, XML, Resource
 from tests.support.sites import syndication
 from tests.support.sites.common import (Chrome, ExpectedArticle, NewsSite, article_head, article_main, esc, iso,
                                 listing_head, page_resource, render_page, strings)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, timezone
 
-from monitor.fixtureserver import TEXT, XML, Resource, gzip_file
+from tests.support.fixtureserver import TEXT, XML, Resource, gzip_file
 from tests.support.sites import common, syndication
 from tests.support.sites.texts import LANGUAGES
 from tests.support.sites.common import (Chrome, ExpectedArticle, NewsSite, article_head, article_main, esc, iso,

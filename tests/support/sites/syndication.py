@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
-from monitor.fixtureserver import ATOM, JSON_FEED, RDF, RSS
+from tests.support.fixtureserver import ATOM, JSON_FEED, RDF, RSS
 from tests.support.sites.common import ExpectedArticle
 
 # kind -> (path, Content-Type, MIME type for <link rel=alternate>)
