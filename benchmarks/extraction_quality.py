@@ -22,7 +22,7 @@ from tests.support.corpus import AEB, aeb_pages, token_prf  # noqa: E402
 
 
 def _monitor(html: str, url: str) -> str:
-    from monitor.extract.article import Article, extract_article
+    from monitor.extract import Article, extract_article
 
     result = extract_article(html, url)
     return result.text if isinstance(result, Article) else ""

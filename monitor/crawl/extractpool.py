@@ -1,7 +1,7 @@
 """Extraction off the reactor: a shared pool of worker processes fed asynchronously.
 
 ``ExtractionPipeline`` (``monitor.crawl.pipelines``) awaits ``ExtractionPool.extract(item, config)`` for every
-downloaded page.  The page goes to a worker process, which runs ``monitor.extract.article.extract_article``,
+downloaded page.  The page goes to a worker process, which runs ``monitor.extract.extract_article``,
 fills an ``ArticleRecord`` (canonical URL, URL variants, content hash) and computes the near-duplicate
 fingerprint (``monitor.dedup.fingerprints.fingerprint`` -> ``record.extra["minhash"]``), so the crawl process only
 downloads and writes.  No Scrapy here: this module is imported by the workers.
@@ -14,10 +14,11 @@ downloads and writes.  No Scrapy here: this module is imported by the workers.
   (an ``asyncio.Semaphore``); the rest wait in Scrapy's scraper, whose
   ``SCRAPER_SLOT_MAX_ACTIVE_SIZE`` (5 MB of responses per spider by default) stops the downloader while
   extraction lags, so memory stays flat when downloads outpace extraction.
-- **Time cap.**  ``MONITOR_EXTRACT_TIMEOUT`` seconds per page: inside the worker a ``SIGALRM`` stops the
-  extraction (``extraction_timeout``, the worker lives on); a worker stuck where the alarm cannot reach it
-  (in C code) is killed when the page has waited ``2 x timeout + 5`` s in the pool, the pool is
-  replaced, and the page is recorded as ``extraction_timeout``; the other pages in flight are resubmitted.
+- **Time cap.**  ``MONITOR_EXTRACT_TIMEOUT`` seconds per page: inside the worker a ``SIGALRM``
+  (``monitor.extract.timelimit``) stops the extraction (``extraction_timeout``, the worker lives on); a worker
+  stuck where the alarm cannot reach it (in C code) is killed when the page has waited ``2 x timeout + 5`` s
+  in the pool, the pool is replaced, and the page is recorded as ``extraction_timeout``; the other pages in
+  flight are resubmitted.
 - **Crashes.**  A worker that dies (segfault in lxml, ``os._exit``, OOM killer) breaks the pool
   (``BrokenProcessPool``); the pool is replaced and each page that was in it is retried alone in a fresh
   one-worker pool, so only the page that kills its worker again is recorded, as ``extraction_crashed``.
@@ -45,7 +46,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_FUNCTION = "monitor.extract.article.extract_article"
+DEFAULT_FUNCTION = "monitor.extract.extract_article"
 # imported once in the forkserver (it extracts a page), so every worker and replacement starts warm
 PRELOAD = ["monitor.crawl.extractpool_preload"]
 HARD_GRACE = 5.0          # seconds added to the in-worker alarm before a stuck worker is killed
@@ -69,10 +70,6 @@ class ExtractConfig:
                    min_text_chars=settings.getint("MONITOR_MIN_TEXT_CHARS"),
                    timeout=settings.getfloat("MONITOR_EXTRACT_TIMEOUT"),
                    function=settings.get("MONITOR_EXTRACT_FUNCTION") or "")
-
-
-class ExtractionTimeout(BaseException):
-    """Raised by SIGALRM inside the extraction; BaseException so ``except Exception`` cannot swallow it."""
 
 
 def article_to_record(article, item: dict):
@@ -106,27 +103,6 @@ def _function(path: str):
     return fn
 
 
-def _with_alarm(fn, timeout: float):
-    """fn() stopped by ExtractionTimeout after ``timeout`` s (main thread only; elsewhere no cap)."""
-    if not timeout or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        return fn()
-
-    def on_alarm(signum, frame):
-        raise ExtractionTimeout()
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    if previous is None:                # a handler installed outside Python
-        previous = signal.SIG_DFL
-    try:
-        signal.setitimer(signal.ITIMER_REAL, timeout)
-        try:
-            return fn()
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    finally:
-        signal.signal(signal.SIGALRM, previous)
-
-
 def extract_page(item: dict, config: ExtractConfig) -> tuple:
     """The worker task (top-level, picklable): one page item -> outcome.
 
@@ -141,18 +117,17 @@ def extract_page(item: dict, config: ExtractConfig) -> tuple:
 
 
 def _extract_page(item: dict, config: ExtractConfig) -> tuple:
-    from monitor.extract.article import Article, RejectReason, Rejection
-
-    def run():
-        return _function(config.function)(
-            item["body"], item["url"], encoding=item.get("encoding"), content_type=item.get("content_type"),
-            hints=item.get("hints"), min_text_chars=config.min_text_chars, max_bytes=config.max_bytes,
-            require_article_signals=item.get("require_signals", False))
+    from monitor.extract import Article, RejectReason, Rejection
+    from monitor.extract.timelimit import TimeLimitExceeded, time_limit
 
     try:
         try:
-            result = _with_alarm(run, config.timeout)
-        except ExtractionTimeout:
+            with time_limit(config.timeout):
+                result = _function(config.function)(
+                    item["body"], item["url"], encoding=item.get("encoding"), content_type=item.get("content_type"),
+                    hints=item.get("hints"), min_text_chars=config.min_text_chars, max_bytes=config.max_bytes,
+                    require_article_signals=item.get("require_signals", False))
+        except TimeLimitExceeded:
             return timeout_outcome(config.timeout)
         if isinstance(result, Rejection):
             if result.reason == RejectReason.TIMEOUT:
@@ -165,7 +140,7 @@ def _extract_page(item: dict, config: ExtractConfig) -> tuple:
         record = article_to_record(result, item)
         record.extra["minhash"] = fingerprint(record.text)
         return ("article", record)
-    except ExtractionTimeout:           # the alarm fired after the extraction, while building the record
+    except TimeLimitExceeded:           # the alarm fired after the extraction, while building the record
         return timeout_outcome(config.timeout)
     except Exception as exc:  # noqa: BLE001 - a hook or record-building bug must not end the crawl
         return ("rejected", Rejection(RejectReason.ERROR, f"unexpected {type(exc).__name__} while extracting: {exc}"[:500]))

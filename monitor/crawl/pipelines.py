@@ -2,7 +2,7 @@
 
 ``ExtractionPipeline`` turns a downloaded page into an ``ArticleRecord`` (or drops it with the typed
 rejection as reason); ``StoragePipeline`` hands records and fetch errors to the process's single
-SQLite writer in batches.  The real work lives in ``monitor.extract.article``, ``monitor.dedup.urls``,
+SQLite writer in batches.  The real work lives in ``monitor.extract``, ``monitor.dedup.urls``,
 ``monitor.dedup.fingerprints`` and ``monitor.store.storage``, which know nothing of Scrapy.
 
 What Scrapy's feed exports see (``scrapy crawl NAME -O items.jsonl``): one ``ArticleItem`` per article the
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from scrapy.exceptions import DropItem
 
-from monitor.extract.article import Article, RejectReason, Rejection, extract_article
+from monitor.extract import RejectReason, Rejection
 from monitor.crawl.extractpool import ExtractConfig, article_to_record  # noqa: F401 (article_to_record re-exported)
 from monitor.crawl.items import ArticleItem, is_internal, record_item
 from monitor.store.storage import ArticleRecord, FetchError, Storage  # noqa: F401
@@ -39,15 +39,8 @@ def scrapy_parse_command(crawler) -> bool:
     return getattr(start, "__module__", "") == "scrapy.commands.parse"
 
 
-def extract_item(item: dict, max_bytes: int, min_text_chars: int) -> Article | Rejection:
-    return extract_article(item["body"], item["url"], encoding=item.get("encoding"),
-                           content_type=item.get("content_type"), hints=item.get("hints"),
-                           min_text_chars=min_text_chars, max_bytes=max_bytes,
-                           require_article_signals=item.get("require_signals", False))
-
-
 class ExtractionPipeline:
-    """Runs trafilatura (through monitor.extract.article) on each page item, in the process's worker pool
+    """Runs trafilatura (through monitor.extract) on each page item, in the process's worker pool
     (``monitor.crawl.extractpool``: MONITOR_EXTRACT_WORKERS, time cap, crash containment)."""
 
     def __init__(self, crawler):

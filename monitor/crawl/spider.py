@@ -432,7 +432,7 @@ class NewsSpider(scrapy.Spider):
         requests for the article candidates and listings it links to, parsed the same way with ``--depth 2``.
         Crawls never call it: every request of the spider names its own callback.
         """
-        from monitor.extract.article import Rejection, extract_article
+        from monitor.extract import Rejection, extract_article
         from monitor.crawl.extractpool import ExtractConfig, article_to_record
         from monitor.crawl.items import record_item
 

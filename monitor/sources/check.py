@@ -331,7 +331,7 @@ def _links(html: bytes, base_url: str, content_type: str | None) -> list[str]:
     """Absolute http(s) links of a page (fragments dropped, in order, unique)."""
     import lxml.html
 
-    from monitor.extract.article import decode_body
+    from monitor.extract import decode_body
 
     try:
         tree = lxml.html.fromstring(decode_body(html, content_type=content_type).encode("utf-8"))
@@ -474,7 +474,7 @@ class SourceChecker:
         declared = list(dict.fromkeys(src.feeds))
         found = []
         if self.home_html is not None and self.home_html.body:
-            from monitor.extract.article import decode_body
+            from monitor.extract import decode_body
 
             html = decode_body(self.home_html.body, content_type=self.home_html.content_type)
             for url in alternate_feeds(html, self.home_html.final_url):
@@ -697,7 +697,7 @@ class SourceChecker:
         return tries
 
     def _try(self, url: str, via: str, hints: dict, *, require_signals: bool) -> None:
-        from monitor.extract.article import Rejection, extract_article
+        from monitor.extract import Rejection, extract_article
 
         cand = Candidate(url, via)
         if not self.robots.allowed(url):
@@ -802,7 +802,7 @@ def _suggestion_notes(r: SourceReport) -> list[str]:
 
 def _warm_up() -> None:
     """Load trafilatura's and py3langid's lazy parts once, before threads would all wait for them."""
-    from monitor.extract.article import extract_article
+    from monitor.extract import extract_article
 
     text = " ".join(["The delegation discussed the railway corridor and the grain harvest in detail."] * 6)
     extract_article(f"<html><head><title>Warm up</title></head><body><article><p>{text}</p></article></body>"

@@ -25,7 +25,7 @@ _TOKEN = re.compile(r"\w+")
 
 def aeb_pages() -> Iterator[tuple[str, str, str, str]]:
     """(id, url, html, ground-truth article body) for each Article Extraction Benchmark page."""
-    from monitor.extract.article import decode_body
+    from monitor.extract import decode_body
 
     truth = json.loads((AEB / "ground-truth.json").read_text(encoding="utf-8"))
     for page_id, entry in sorted(truth.items()):

@@ -1,6 +1,6 @@
 """Test-only extraction functions for ``MONITOR_EXTRACT_FUNCTION`` (see ``monitor/crawl/extractpool.py``).
 
-``hooked`` behaves like ``monitor.extract.article.extract_article`` except on pages whose body holds a marker:
+``hooked`` behaves like ``monitor.extract.extract_article`` except on pages whose body holds a marker:
 
 - ``HOOK:sleep``: sleeps 60 s in Python (the worker's SIGALRM stops it: soft time cap);
 - ``HOOK:hang``: blocks SIGALRM, then sleeps 60 s (like a worker stuck in C code: it must be killed);
@@ -16,7 +16,7 @@ import os
 import signal
 import time
 
-from monitor.extract.article import extract_article
+from monitor.extract import extract_article
 
 
 def hooked(body, url, **kwargs):
@@ -41,7 +41,7 @@ def cheap(body, url, **kwargs):
     import re
     from html import unescape
 
-    from monitor.extract.article import Article, PageSignals
+    from monitor.extract import Article, PageSignals
 
     html = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
     title = re.search(r"<title[^>]*>(.*?)</title>", html, re.S | re.I)

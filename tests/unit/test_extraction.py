@@ -1,4 +1,4 @@
-"""monitor.extract.article: hand-made pages in several languages and encodings, every rejection reason,
+"""monitor.extract: hand-made pages in several languages and encodings, every rejection reason,
 page signals, hints, robustness on arbitrary bytes, and token F1 on the real AEB corpus (slow)."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.extract import article as extraction
-from monitor.extract.article import (Article, PageSignals, RejectReason, Rejection, decode_body, extract_article,
-                                normalize_language, normalize_published, page_signals, strip_boilerplate)
+from monitor.extract import (Article, PageSignals, RejectReason, Rejection, decode_body, extract_article,
+                             normalize_language, normalize_published, page_signals, strip_boilerplate)
+from monitor.extract import maintext, markup
 from tests.support.corpus import CORPUS, aeb_pages, requires_corpus, token_prf
 
 EN_PARAGRAPHS = [
@@ -229,7 +229,7 @@ def test_empty(body):
 
 
 def test_too_large_is_not_handed_to_trafilatura(monkeypatch):
-    monkeypatch.setattr(extraction, "_trafilatura", lambda *a, **k: pytest.fail("trafilatura called"))
+    monkeypatch.setattr(maintext, "run_trafilatura", lambda *a, **k: pytest.fail("trafilatura called"))
     body = page(EN_PARAGRAPHS * 50).encode()
     result = extract_article(body, URL, max_bytes=len(body) - 1)
     assert result.reason is RejectReason.TOO_LARGE
@@ -270,7 +270,7 @@ def test_unexpected_exception_becomes_error(monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("parser exploded")
 
-    monkeypatch.setattr(extraction, "_trafilatura", boom)
+    monkeypatch.setattr(maintext, "run_trafilatura", boom)
     result = extract_article(page(EN_PARAGRAPHS).encode(), URL)
     assert result.reason is RejectReason.ERROR and "parser exploded" in result.detail
 
@@ -356,21 +356,21 @@ def test_same_result_as_trafilatura_with_metadata(monkeypatch, html, hints, requ
     """The one-parse path gives what bare_extraction(with_metadata=True) gives (the fallback when a
     trafilatura version lacks the helpers)."""
     fast = extract_article(html.encode(), URL, hints=hints, require_article_signals=require)
-    monkeypatch.setattr(extraction, "_traf_api", False)
+    monkeypatch.setattr(maintext, "_traf_api", False)
     assert fast == extract_article(html.encode(), URL, hints=hints, require_article_signals=require)
     assert isinstance(fast, Article)
 
 
 def test_one_parse_and_metadata_once_per_page(monkeypatch):
-    api = dict(extraction._trafilatura_api())
+    api = dict(maintext.trafilatura_api())
     calls = []
     for name in ("load_html", "examine_meta"):
         monkeypatch.setitem(api, name, lambda *a, _f=api[name], _n=name, **k: calls.append(_n) or _f(*a, **k))
-    monkeypatch.setattr(extraction, "_traf_api", api)
-    monkeypatch.setattr(extraction, "_parse_html", lambda html: pytest.fail("parsed twice"))
+    monkeypatch.setattr(maintext, "_traf_api", api)
+    monkeypatch.setattr(markup, "parse_html", lambda html: pytest.fail("parsed twice"))
     passes = []
-    real = extraction._trafilatura
-    monkeypatch.setattr(extraction, "_trafilatura", lambda source, url, precision, with_metadata=True: (
+    real = maintext.run_trafilatura
+    monkeypatch.setattr(maintext, "run_trafilatura", lambda source, url, precision, with_metadata=True: (
         passes.append((type(source).__name__, with_metadata)) or real(source, url, precision, with_metadata)))
     art = article(extract_article(page(EN_PARAGRAPHS, head=EN_HEAD).encode(), URL))
     assert art.author == "Jane Doe" and art.title == "Kazakhstan and US hold rights dialogue"
@@ -390,9 +390,9 @@ def test_oversized_jsonld_left_out_of_trafilatura_metadata(monkeypatch):
                    "author": {"@type": "Person", "name": "Jane Doe"}, "articleBody": "update " * 20_000})
     small = _jsonld({"@context": "https://schema.org", "@type": "BlogPosting", "headline": "Small headline"})
     art = article(extract_article(page(EN_PARAGRAPHS, head=big + small).encode(), URL))
-    assert seen and max(seen) <= extraction.JSON_METADATA_MAX_CHARS
+    assert seen and max(seen) <= maintext.JSON_METADATA_MAX_CHARS
     assert art.title == "Small headline"  # trafilatura still reads the small script
-    assert art.author == "Jane Doe"  # from the big one, through _page_facts
+    assert art.author == "Jane Doe"  # from the big one, through markup.page_facts
     assert art.signals.jsonld_types == ("LiveBlogPosting", "BlogPosting")
 
 

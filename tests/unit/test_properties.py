@@ -120,7 +120,7 @@ _HTMLISH = st.lists(st.sampled_from([
 @example(body=b"%PDF-1.4 ...", content_type="text/html", encoding=None)
 @example(body=b"<div>" * 5000, content_type="text/html", encoding=None)
 def test_extraction_never_raises_on_arbitrary_bytes(body, content_type, encoding):
-    from monitor.extract.article import Article, RejectReason, Rejection, extract_article
+    from monitor.extract import Article, RejectReason, Rejection, extract_article
 
     result = extract_article(body, "https://example.com/news/1/", encoding=encoding, content_type=content_type,
                              max_bytes=100_000)
