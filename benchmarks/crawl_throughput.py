@@ -16,7 +16,7 @@ no AutoThrottle, 32 concurrent requests).  Crawl pages/s = pages / wall time of 
 Baselines in the same run, on the same page bytes, in this process (one core):
 - ``trafilatura.extract(html, url=url)`` (defaults), half of the pages before the crawl and half after,
   so a machine whose load changes during the run biases both alike;
-- ``monitor.extract.article.extract_article`` + ``dedup.fingerprint`` on a sample (``--sample``): what the
+- ``monitor.extract.extract_article`` + ``dedup.fingerprint`` on a sample (``--sample``): what the
   crawl does per page, serially (what ``MONITOR_EXTRACT_WORKERS=1`` would be without any crawl overhead).
 Target (issue #6): the crawl at >= 1.5 x the plain-extraction rate on 2 cores.
 Exits 0 without measuring when ../shared/corpus is absent.
@@ -51,7 +51,7 @@ def plain_rate(pages: list[tuple[bytes, str]]) -> tuple[float, float, int]:
 def monitor_rate(pages: list[tuple[bytes, str]]) -> tuple[float, float]:
     """(pages/s, CPU s per page) of extract_article + fingerprint, serially."""
     from monitor.dedup.fingerprints import fingerprint
-    from monitor.extract.article import Article, extract_article
+    from monitor.extract import Article, extract_article
 
     t, c = time.perf_counter(), time.process_time()
     for body, url in pages:

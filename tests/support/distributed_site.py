@@ -75,12 +75,12 @@ def bulk_source(base_url: str, name: str = "bulk") -> dict:
 
 
 def cheap_extract(body, url, **_kw):
-    """A stand-in for ``monitor.extract.article.extract_article`` on bulk pages (``MONITOR_EXTRACT_FUNCTION``):
+    """A stand-in for ``monitor.extract.extract_article`` on bulk pages (``MONITOR_EXTRACT_FUNCTION``):
     regexes instead of trafilatura, so a benchmark measures fetching and sharing, not extraction CPU."""
     import re
     from html import unescape
 
-    from monitor.extract.article import Article, PageSignals
+    from monitor.extract import Article, PageSignals
 
     html = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     title = re.search(r"<h1>(.*?)</h1>", html)
