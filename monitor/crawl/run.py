@@ -209,35 +209,12 @@ class CrawlSummary:
 
 
 def parse_overrides(overrides) -> dict:
-    """``-s NAME=VALUE`` pairs, checked against the type of the setting's default."""
+    """``-s NAME=VALUE`` pairs for a crawl: ``monitor.config.parse_overrides`` with Scrapy's own settings known too."""
     from scrapy.settings import default_settings
 
-    from monitor import settings as monitor_settings
+    from monitor.config import parse_overrides as parse
 
-    out = {}
-    for pair in overrides or ():
-        name, sep, value = pair.partition("=")
-        name = name.strip()
-        if not sep or not name or not name.replace("_", "").isalnum() or name.upper() != name:
-            raise UsageError(f"-s {pair!r}: write settings as NAME=VALUE, e.g. -s DOWNLOAD_DELAY=2")
-        default = getattr(monitor_settings, name, getattr(default_settings, name, None))
-        if isinstance(default, bool):
-            if value.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                raise UsageError(f"-s {name}={value}: {name} takes true or false")
-        elif isinstance(default, int):
-            try:
-                int(value)
-            except ValueError:
-                raise UsageError(f"-s {name}={value}: {name} takes a whole number (default {default})") from None
-        elif isinstance(default, float):
-            try:
-                float(value)
-            except ValueError:
-                raise UsageError(f"-s {name}={value}: {name} takes a number (default {default})") from None
-        elif default is None and name.startswith("MONITOR_"):
-            raise UsageError(f"-s {name}: no such media-monitor setting (see README, 'Settings')")
-        out[name] = value
-    return out
+    return parse(overrides, default_settings)
 
 
 def build_settings(*, db_path: Path, sources_path, topics_path, overrides: dict, crawl_id: int | None,

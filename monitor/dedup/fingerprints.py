@@ -52,7 +52,7 @@ from typing import Iterable, Union
 
 import numpy as np
 
-from monitor.settings import MONITOR_NEAR_DUP_THRESHOLD
+from monitor.config import setting
 
 __all__ = [
     "NEAR_DUP_THRESHOLD", "NUM_PERM", "BANDS", "ROWS", "SHINGLE_SIZE", "SIGNATURE_VERSION",
@@ -61,7 +61,7 @@ __all__ = [
     "is_near_duplicate", "matches", "best_match",
 ]
 
-NEAR_DUP_THRESHOLD: float = float(MONITOR_NEAR_DUP_THRESHOLD)
+NEAR_DUP_THRESHOLD: float = float(setting("MONITOR_NEAR_DUP_THRESHOLD"))
 SHINGLE_SIZE = 3          # words per shingle (CJK/Thai/...: characters per shingle)
 NUM_PERM = 128            # MinHash permutations: Jaccard estimate std. error ≈ sqrt(s(1-s)/128) ≈ 0.04 at s=0.7
 SEED = 1                  # datasketch permutation seed

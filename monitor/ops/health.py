@@ -40,32 +40,10 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from monitor.config import setting
 from monitor.errors import UsageError
 
 FAILED, STOPPED, NEW, EMPTY = "failed", "stopped", "new", "empty"
-
-
-# --------------------------------------------------------------------------- settings
-
-def setting_value(name: str, overrides: dict | None = None):
-    """A ``MONITOR_*`` setting: ``overrides[name]`` (strings from ``-s``) cast to the default's type, else the
-    default from monitor/settings.py."""
-    from monitor import settings
-
-    default = getattr(settings, name)
-    if not overrides or name not in overrides:
-        return default
-    raw = overrides[name]
-    if isinstance(default, bool):
-        return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
-    try:
-        if isinstance(default, int):
-            return int(raw)
-        if isinstance(default, float):
-            return float(raw)
-    except ValueError:
-        raise UsageError(f"-s {name}={raw}: {name} takes a number (default {default})") from None
-    return raw
 
 
 @dataclass(frozen=True)
@@ -77,10 +55,10 @@ class HealthRules:
 
     @classmethod
     def from_settings(cls, overrides: dict | None = None) -> "HealthRules":
-        rules = cls(max_failures=setting_value("MONITOR_HEALTH_MAX_FAILURES", overrides),
-                    empty_runs=setting_value("MONITOR_HEALTH_EMPTY_RUNS", overrides),
-                    expected_new=setting_value("MONITOR_HEALTH_EXPECTED_NEW", overrides),
-                    history_days=setting_value("MONITOR_HEALTH_HISTORY_DAYS", overrides))
+        rules = cls(max_failures=setting("MONITOR_HEALTH_MAX_FAILURES", overrides),
+                    empty_runs=setting("MONITOR_HEALTH_EMPTY_RUNS", overrides),
+                    expected_new=setting("MONITOR_HEALTH_EXPECTED_NEW", overrides),
+                    history_days=setting("MONITOR_HEALTH_HISTORY_DAYS", overrides))
         if rules.max_failures < 1 or rules.empty_runs < 1 or rules.history_days < 1 or rules.expected_new <= 0:
             raise UsageError("MONITOR_HEALTH_MAX_FAILURES, _EMPTY_RUNS and _HISTORY_DAYS must be 1 or more, "
                              "MONITOR_HEALTH_EXPECTED_NEW above 0")
@@ -365,9 +343,9 @@ def render_health(report: list[dict], fmt: str = "table") -> str:
 
 def run_health(db_path=None, *, sources_path=None, tags=(), fmt: str = "table", overrides=()) -> tuple[str, int]:
     """``monitor health``: (rendered report, exit code 1 when a source is unhealthy else 0)."""
-    from monitor.crawl.run import parse_overrides
+    from monitor.config import parse_overrides
 
-    parsed = parse_overrides(overrides)
+    parsed = parse_overrides(overrides)   # only MONITOR_HEALTH_* matter here: Scrapy's settings are not checked
     names = None
     if sources_path or tags:
         from monitor.sources.catalogue import load_sources, select_sources

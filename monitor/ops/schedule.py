@@ -42,7 +42,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from monitor.errors import UsageError
-from monitor.ops.health import EMPTY, FAILED, NEW, STOPPED, new_items, run_outcome, setting_value
+from monitor.config import setting
+from monitor.ops.health import EMPTY, FAILED, NEW, STOPPED, new_items, run_outcome
 
 # next_due_at is compared with tick times after a trip through ISO text: forgive rounding
 SLACK_SECONDS = 0.01
@@ -137,11 +138,11 @@ class PollPolicy:
 
     @classmethod
     def from_settings(cls, overrides: dict | None = None) -> "PollPolicy":
-        policy = cls(adaptive=setting_value("MONITOR_POLL_ADAPTIVE", overrides),
-                     min_interval=setting_value("MONITOR_POLL_MIN_INTERVAL", overrides),
-                     max_interval=setting_value("MONITOR_POLL_MAX_INTERVAL", overrides),
-                     empty_runs=setting_value("MONITOR_POLL_EMPTY_RUNS", overrides),
-                     busy_runs=setting_value("MONITOR_POLL_BUSY_RUNS", overrides))
+        policy = cls(adaptive=setting("MONITOR_POLL_ADAPTIVE", overrides),
+                     min_interval=setting("MONITOR_POLL_MIN_INTERVAL", overrides),
+                     max_interval=setting("MONITOR_POLL_MAX_INTERVAL", overrides),
+                     empty_runs=setting("MONITOR_POLL_EMPTY_RUNS", overrides),
+                     busy_runs=setting("MONITOR_POLL_BUSY_RUNS", overrides))
         if policy.min_interval < 1 or policy.max_interval < policy.min_interval:
             raise UsageError("MONITOR_POLL_MIN_INTERVAL must be 1 or more and at most MONITOR_POLL_MAX_INTERVAL")
         if policy.empty_runs < 1 or policy.busy_runs < 1:
@@ -523,7 +524,7 @@ def run_schedule(source_names=(), *, every=None, cron=None, sources_path=None, t
     from monitor.store.storage import Storage, resolve_db_path
 
     parsed = parse_overrides(overrides)
-    trigger = Trigger.parse(every, cron, default_every=setting_value("MONITOR_SCHEDULE_EVERY", parsed))
+    trigger = Trigger.parse(every, cron, default_every=setting("MONITOR_SCHEDULE_EVERY", parsed))
     policy = PollPolicy.from_settings(parsed)
     sources_file = sources_path or os.environ.get("MONITOR_SOURCES") or None
 
