@@ -8,8 +8,10 @@ overridden with ``-s NAME=VALUE`` on either command.  The README mirrors this ta
 BOT_NAME = "media-monitor"
 
 # --- where spiders come from: one spider per configured source (monitor.crawl.spiderloader) ---
-SPIDER_MODULES = ["spiders"]
-NEWSPIDER_MODULE = "spiders"
+# per-site spider classes: the folder spiders/, installed as the package monitor_spiders (setup.py), so a
+# top-level `spiders` of another project cannot clash with it; `scrapy genspider` writes into spiders/
+SPIDER_MODULES = ["monitor_spiders"]
+NEWSPIDER_MODULE = "monitor_spiders"
 SPIDER_LOADER_CLASS = "monitor.crawl.spiderloader.SourceSpiderLoader"
 
 # --- politeness ---
@@ -68,6 +70,7 @@ MONITOR_MAX_DEPTH = 2                     # link-following depth from the home p
 MONITOR_MAX_PAGES_PER_SOURCE = 500        # most pages requested per source by link-following (trap guard)
 MONITOR_MAX_SECTION_PAGES = 5             # most pagination pages followed per section
 MONITOR_MAX_FEED_ENTRIES = 2000           # most entries read from one feed
+MONITOR_API_PAGES = 2                     # pages a per-site spider reads from a site's article-list API per crawl (spiders/, e.g. timesca's WordPress post list; 0 = none)
 MONITOR_MAX_SITEMAP_URLS = 50000          # most URLs read from one sitemap file
 MONITOR_MAX_SITEMAP_DEPTH = 3             # sitemap index nesting followed
 MONITOR_SITEMAP_MAX_BYTES = 50 * 1024 * 1024  # sitemaps are parsed while they download and cut after this many bytes of XML (gzip: uncompressed); replaces DOWNLOAD_MAXSIZE for sitemaps

@@ -37,7 +37,8 @@ Use your own list with `--sources FILE` or `$MONITOR_SOURCES`; pick from this on
 - **Declared**: what the catalogue writes in for the source. `discovery` means no feed or sitemap is declared
   (none is confirmed): the crawler finds them from robots.txt, the home page's
   `<link rel="alternate">` and links. `section` is a listing page crawled for article links; `article pattern`
-  restricts which URLs count as articles. `Every` is the minimum time between crawls (blank: default).
+  restricts which URLs count as articles; `spider` names the per-site spider module in `spiders/` that adds what
+  a feed cannot give (e.g. a JSON article list). `Every` is the minimum time between crawls (blank: default).
 """
 
 
@@ -63,6 +64,8 @@ def declared(source: Source) -> str:
         parts.append(_count(len(source.sections), "section"))
     if source.article_pattern:
         parts.append("article pattern")
+    if source.spider:
+        parts.append(f"spider `{source.spider.rsplit('.', 2)[-2]}`")
     return ", ".join(parts)
 
 

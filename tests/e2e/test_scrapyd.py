@@ -107,19 +107,23 @@ def test_egg_holds_the_bundled_files_and_reads_them_zipped(tmp_path):
                            capture_output=True, text=True, timeout=180)
     assert built.returncode == 0, built.stderr
     with zipfile.ZipFile(egg) as z:
-        assert {"monitor/sources.toml", "monitor/topics.toml", "monitor/settings.py", "spiders/__init__.py"} <= set(z.namelist())
+        names = set(z.namelist())
+        assert {"monitor/sources.toml", "monitor/topics.toml", "monitor/settings.py",
+                "monitor_spiders/__init__.py", "monitor_spiders/timesca.py"} <= names
+        assert not any(n.startswith("spiders/") for n in names)   # installed as monitor_spiders only
         assert "settings = monitor.settings" in z.read("EGG-INFO/entry_points.txt").decode()
     # as Scrapyd runs it: the egg first on sys.path, the bundled catalogue and topics read from the zip
-    code = ("import sys, json; sys.path.insert(0, sys.argv[1]); import monitor; "
+    code = ("import sys, json; sys.path.insert(0, sys.argv[1]); import monitor, monitor_spiders.timesca; "
             "from monitor.sources.catalogue import load_sources; from monitor.topics import load_topics; "
-            "print(json.dumps([monitor.__file__, len(load_sources(None)), len(load_topics(None))]))")
+            "print(json.dumps([monitor.__file__, monitor_spiders.timesca.__file__, len(load_sources(None)), "
+            "len(load_topics(None))]))")
     env.pop("MONITOR_SOURCES", None)
     env.pop("MONITOR_TOPICS", None)
     res = subprocess.run([sys.executable, "-c", code, str(egg)], cwd=tmp_path, env=env, capture_output=True,
                          text=True, timeout=60)
     assert res.returncode == 0, res.stderr
-    where, n_sources, n_topics = json.loads(res.stdout)
-    assert where.startswith(str(egg)) and n_sources > 0 and n_topics > 0
+    where, spider_where, n_sources, n_topics = json.loads(res.stdout)
+    assert where.startswith(str(egg)) and spider_where.startswith(str(egg)) and n_sources > 0 and n_topics > 0
 
 
 def test_deploy_with_scrapyd_deploy_and_schedule_a_crawl(tmp_path):

@@ -24,8 +24,9 @@ NOT_IMPORTED = {
     "scrapyd": "a real Scrapyd server started by tests/test_scrapyd.py",
     "scrapyd-client": "its scrapyd-deploy command, run by tests/test_scrapyd.py",
 }
-# the project's own top-level names, and the scripts of tools/ and benchmarks/ that import each other
-LOCAL = {"monitor", "spiders", "tests", "tools", "benchmarks",
+# the project's own top-level names (spiders/ is installed as monitor_spiders), and the scripts of tools/ and
+# benchmarks/ that import each other
+LOCAL = {"monitor", "monitor_spiders", "spiders", "tests", "tools", "benchmarks",
          *(p.stem for folder in ("tools", "benchmarks") for p in (REPO_ROOT / folder).glob("*.py"))}
 
 
