@@ -1,8 +1,9 @@
 """Pure discovery helpers shared by the spider and ``monitor sources check``.
 
-Reading robots.txt ``Sitemap:`` lines, ``<link rel="alternate">`` feeds on a home page, feed entries
-(RSS/Atom/RDF through feedparser, JSON Feed through ``json``) and sitemaps (lxml, streaming, entities and
-network off), and telling article URLs from navigation pages.  No Scrapy, no I/O: callers download.
+Reading robots.txt ``Sitemap:`` lines, ``<link rel="alternate">`` feeds on a home page and feed entries
+(RSS/Atom/RDF through feedparser, JSON Feed through ``json``), telling article URLs from navigation pages,
+and whether a URL is on a source's site.  Sitemaps have their own reader, ``monitor.crawl.sitemaps``.
+No Scrapy, no I/O: callers download.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
-from io import BytesIO
 from urllib.parse import urljoin, urlsplit
 
 NAVIGATION_RE = re.compile(
@@ -28,6 +28,19 @@ FEED_LINK_TYPES = ("rss", "atom", "feed+json", "rdf")
 
 class FeedError(ValueError):
     """A feed body that cannot be read (the message says why)."""
+
+
+def on_site(url: str, domains) -> bool:
+    """An absolute http(s) URL whose host is one of ``domains`` or below one (``news.example.com`` is on
+    ``example.com``): the one host check of the spider and ``monitor sources check``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:   # e.g. an invalid IPv6 literal in a feed link
+        return False
+    if parts.scheme.lower() not in ("http", "https"):
+        return False
+    host = (parts.hostname or "").lower()
+    return bool(host) and any(host == d or host.endswith("." + d) for d in domains)
 
 
 def never_article(url: str) -> bool:
@@ -53,29 +66,49 @@ def robots_sitemaps(text: str, base_url: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def alternate_feeds(html: str, base_url: str) -> list[str]:
-    """Feeds a page announces with ``<link rel="alternate" type="application/rss+xml" ...>`` (absolute
-    URLs, in order, comment feeds left out)."""
+def _hrefs(html: str | bytes, base_url: str, tag: str):
+    """``(element, href, base)`` for each ``<tag>`` of a page with a non-empty ``href``; ``base`` is the URL the
+    href resolves against (the page's ``<base href>`` if it has one).  Nothing for an unreadable page."""
     import lxml.html
 
     if not html or not html.strip():
-        return []
+        return
     try:
         tree = lxml.html.fromstring(html.encode("utf-8", "replace") if isinstance(html, str) else html)
     except (ValueError, TypeError, lxml.etree.ParserError):
-        return []
+        return
     base = next((b.get("href") for b in tree.iter("base") if b.get("href")), None)
     if base:
         base_url = urljoin(base_url, base.strip())
+    for element in tree.iter(tag):
+        href = (element.get("href") or "").strip()
+        if href:
+            yield element, href, base_url
+
+
+def alternate_feeds(html: str, base_url: str) -> list[str]:
+    """Feeds a page announces with ``<link rel="alternate" type="application/rss+xml" ...>`` (absolute
+    URLs, in order, comment feeds left out)."""
     out = []
-    for link in tree.iter("link"):
+    for link, href, base in _hrefs(html, base_url, "link"):
         rel = (link.get("rel") or "").lower().split()
         ctype = (link.get("type") or "").lower()
-        href = (link.get("href") or "").strip()
-        if "alternate" in rel and href and any(t in ctype for t in FEED_LINK_TYPES):
-            url = urljoin(base_url, href)
+        if "alternate" in rel and any(t in ctype for t in FEED_LINK_TYPES):
+            url = urljoin(base, href)
             if "comments" not in url:
                 out.append(url)
+    return list(dict.fromkeys(out))
+
+
+def page_links(html: str, base_url: str) -> list[str]:
+    """Absolute http(s) links (``<a href>``) of a page, fragments dropped, in order, without repeats."""
+    out = []
+    for _a, href, base in _hrefs(html, base_url, "a"):
+        if href.startswith(("#", "javascript:", "mailto:", "tel:")):
+            continue
+        url = urljoin(base, href).split("#", 1)[0]
+        if urlsplit(url).scheme in ("http", "https"):
+            out.append(url)
     return list(dict.fromkeys(out))
 
 
@@ -144,31 +177,3 @@ def _json_feed_entries(body: bytes) -> list[tuple[str, dict]]:
         out.append((link, {"title": item.get("title"), "published": item.get("date_published"),
                            "author": author, "language": item.get("language") or data.get("language")}))
     return out
-
-
-def _local(tag) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def iter_sitemap(body: bytes):
-    """Yield (kind, loc, lastmod, news) from a sitemap or sitemap index, streaming, entities off.
-
-    kind is "url" or "sitemap"; news holds Google News ``title``/``published``/``language``.
-    Raises ``lxml.etree.XMLSyntaxError`` (after the entries read so far) on malformed XML.
-    """
-    from lxml import etree
-
-    from monitor.crawl.sitemaps import _entry
-
-    context = etree.iterparse(BytesIO(body), events=("end",), resolve_entities=False, no_network=True,
-                              huge_tree=False, load_dtd=False)
-    for _, elem in context:
-        tag = _local(elem.tag)
-        if tag not in ("url", "sitemap"):
-            continue
-        entry = _entry(tag, elem)   # one reading of an entry, shared with the streaming parser
-        if entry is not None:
-            yield entry
-        elem.clear()
-        while elem.getprevious() is not None:
-            del elem.getparent()[0]

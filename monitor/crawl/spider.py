@@ -19,8 +19,8 @@ from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
 
 from monitor.crawl.discovery import (  # noqa: F401  (pure helpers, shared with `monitor sources check`)
-    NAVIGATION_RE, NEVER_ARTICLE_RE, PAGINATION_RE, FeedError, alternate_feeds, feed_entries, iter_sitemap,
-    looks_like_navigation, never_article, read_feed, robots_sitemaps)
+    NAVIGATION_RE, NEVER_ARTICLE_RE, PAGINATION_RE, FeedError, alternate_feeds, feed_entries, looks_like_navigation,
+    never_article, on_site, read_feed, robots_sitemaps)
 from monitor.crawl.items import fetch_error_item, fetch_state_item, page_item, url_alias_item
 from monitor.crawl.sitemaps import SitemapStream
 from monitor.sources.catalogue import Source
@@ -251,14 +251,7 @@ class NewsSpider(scrapy.Spider):
 
     def _on_site(self, url: str) -> bool:
         """An absolute http(s) URL on one of the source's domains (every discovered URL passes here)."""
-        try:
-            parts = urlsplit(url)
-        except ValueError:   # e.g. an invalid IPv6 literal in a feed link
-            return False
-        if parts.scheme.lower() not in ("http", "https"):
-            return False
-        host = (parts.hostname or "").lower()
-        return bool(host) and any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+        return on_site(url, self.allowed_domains)
 
     # ------------------------------------------------------------------ feeds
     def parse_feed(self, response: Response):

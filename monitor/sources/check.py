@@ -4,38 +4,34 @@ For each source, from the user's own network: robots.txt, the home page, every d
 section page, feeds the home page announces (``<link rel="alternate">``), sitemaps robots.txt lists
 (``Sitemap:``) or that answer at the usual places (``/sitemap.xml``, ``/sitemap_index.xml``,
 ``/wp-sitemap.xml``), then up to three article candidates (from feeds and sitemaps, else from links),
-extracted exactly as a crawl would (``monitor.extract.article.extract_article``).  robots.txt is obeyed as the
+extracted exactly as a crawl would (``monitor.extract.extract_article``).  robots.txt is obeyed as the
 crawler obeys it: a URL it forbids to ``USER_AGENT`` is reported, not fetched.
 
 A source is *broken* (exit 1) when its site is unreachable, a declared feed/sitemap/section fails, robots.txt
 forbids us the home page or every candidate, no candidate is found, or extraction fails on every candidate.
 Lesser findings are warnings.  ``--suggest`` turns what was found into a corrected ``[[source]]`` entry.
 
-A plain stdlib HTTP client (urllib: redirects, gzip, a size cap, the project's User-Agent) fetches the pages;
-parsing is shared with the spider through ``monitor.crawl.discovery``.  Sources are checked a few at a time in a
-thread pool; the requests of one source go one after the other.
+A plain stdlib HTTP client (urllib: redirects, gzip, a size cap, the project's User-Agent; ``monitor.sources.fetch``)
+fetches the pages; parsing is shared with the spider through ``monitor.crawl.discovery`` and
+``monitor.crawl.sitemaps``.  Sources are checked a few at a time in a thread pool; the requests of one source go
+one after the other.  The reports and their renderings (table, JSON, ``--suggest``) are ``monitor.sources.report``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import http.client
-import json
 import re
-import socket
-import ssl
 import time
-import urllib.error
-import urllib.request
-import zlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
-from monitor import settings as _settings
-from monitor.crawl.discovery import (FeedError, alternate_feeds, feed_entries, iter_sitemap, looks_like_navigation,
-                               never_article, robots_sitemaps)
+from monitor.config import setting
+from monitor.crawl.discovery import (FeedError, alternate_feeds, feed_entries, looks_like_navigation, never_article,
+                                     on_site, page_links, robots_sitemaps)
+from monitor.extract import decode_body
 from monitor.sources.catalogue import Source
+from monitor.sources.fetch import Fetched, Fetcher, Robots
+from monitor.sources.report import Candidate, Channel, CheckSummary, SourceReport
 
 MAX_CANDIDATES = 3                 # article candidates fetched and extracted per source
 MAX_LINK_TRIES = 10                # link-found pages tried to find MAX_CANDIDATES articles
@@ -48,307 +44,6 @@ SITEMAP_PROBES = ("/sitemap.xml", "/sitemap_index.xml", "/wp-sitemap.xml")
 _NOT_ARTICLE = {"not_article", "too_short", "no_main_text", "not_html"}
 _SKIP_EXT = re.compile(r"\.(jpe?g|png|gif|webp|svg|pdf|docx?|xlsx?|zip|mp[34]|xml|rss|json|js|css)$", re.I)
 _DATE_PATH = re.compile(r"/(19|20)\d\d/\d{1,2}/")
-
-
-# --------------------------------------------------------------------------- HTTP
-
-@dataclass
-class Fetched:
-    """One GET: the final URL after redirects, the status, the (decoded) body, or what went wrong."""
-
-    url: str
-    final_url: str
-    status: int | None = None
-    content_type: str | None = None
-    body: bytes = b""
-    error: str | None = None         # None when a 2xx body arrived whole
-    connection_failed: bool = False  # no HTTP answer at all (DNS, refused, timeout, TLS)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-class Fetcher:
-    """Stdlib HTTP GET with the project's User-Agent, a timeout, redirects, gzip/deflate and a size cap."""
-
-    def __init__(self, *, user_agent: str = _settings.USER_AGENT, timeout: float = 15.0,
-                 max_bytes: int = _settings.DOWNLOAD_MAXSIZE):
-        self.user_agent, self.timeout, self.max_bytes = user_agent, timeout, max_bytes
-        self.opener = urllib.request.build_opener()
-
-    def get(self, url: str) -> Fetched:
-        req = urllib.request.Request(url, headers={
-            "User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate",
-            "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"})
-        try:
-            with self.opener.open(req, timeout=self.timeout) as resp:
-                return self._read(url, resp)
-        except urllib.error.HTTPError as exc:
-            final = exc.geturl() or url
-            exc.close()
-            return Fetched(url, final, status=exc.code, error=f"HTTP {exc.code}")
-        except urllib.error.URLError as exc:
-            return Fetched(url, url, error=_describe_network_error(exc.reason), connection_failed=True)
-        except (TimeoutError, socket.timeout):
-            return Fetched(url, url, error=f"no answer within {self.timeout:g} s", connection_failed=True)
-        except (ConnectionError, OSError, ValueError) as exc:  # reset mid-body, bad URL, http.client errors
-            return Fetched(url, url, error=_describe_network_error(exc), connection_failed=True)
-        except http.client.IncompleteRead:
-            return Fetched(url, url, error="the connection closed before the whole page arrived",
-                           connection_failed=True)
-        except http.client.HTTPException as exc:  # BadStatusLine, RemoteDisconnected ...
-            return Fetched(url, url, error=f"broken HTTP answer: {type(exc).__name__}: {exc}"[:200],
-                           connection_failed=True)
-
-    def _read(self, url: str, resp) -> Fetched:
-        final = resp.geturl() or url
-        ctype = resp.headers.get("Content-Type")
-        length = resp.headers.get("Content-Length")
-        if length and length.isdigit() and int(length) > self.max_bytes:
-            return Fetched(url, final, resp.status, ctype, error=f"larger than {self.max_bytes:,} bytes")
-        raw = resp.read(self.max_bytes + 1)
-        if len(raw) > self.max_bytes:
-            return Fetched(url, final, resp.status, ctype, error=f"larger than {self.max_bytes:,} bytes")
-        encoding = (resp.headers.get("Content-Encoding") or "").strip().lower()
-        if encoding in ("gzip", "x-gzip", "deflate"):
-            try:
-                raw = _decompress(raw, self.max_bytes, wbits=47 if encoding != "deflate" else zlib.MAX_WBITS)
-            except zlib.error:
-                if encoding != "deflate":
-                    return Fetched(url, final, resp.status, ctype, error="gzip body could not be decompressed")
-                try:  # raw deflate without zlib header
-                    raw = _decompress(raw, self.max_bytes, wbits=-zlib.MAX_WBITS)
-                except zlib.error:
-                    return Fetched(url, final, resp.status, ctype, error="deflate body could not be decompressed")
-            except OverflowError:
-                return Fetched(url, final, resp.status, ctype,
-                               error=f"larger than {self.max_bytes:,} bytes once decompressed")
-        return Fetched(url, final, resp.status, ctype, raw)
-
-
-def _decompress(data: bytes, max_bytes: int, *, wbits: int) -> bytes:
-    """zlib/gzip decompression that stops at ``max_bytes`` (OverflowError) so a zip bomb cannot fill memory."""
-    d = zlib.decompressobj(wbits)
-    out = d.decompress(data, max_bytes + 1)
-    if len(out) > max_bytes or d.unconsumed_tail:
-        raise OverflowError(max_bytes)
-    return out + d.flush()
-
-
-def _describe_network_error(reason) -> str:
-    if isinstance(reason, socket.gaierror):
-        return "host name could not be resolved (check the URL or your network)"
-    if isinstance(reason, (TimeoutError, socket.timeout)):
-        return "no answer in time (the site is slow or down)"
-    if isinstance(reason, ConnectionRefusedError):
-        return "connection refused (the site is down or blocks us)"
-    if isinstance(reason, ssl.SSLError):
-        return f"TLS error: {getattr(reason, 'reason', None) or reason}"
-    if isinstance(reason, ConnectionError):
-        return "the connection closed before the page arrived"
-    return str(reason)[:200]
-
-
-def _maybe_gunzip(body: bytes, max_bytes: int) -> bytes:
-    """Sitemap files like ``sitemap.xml.gz`` are gzip bytes without Content-Encoding."""
-    if body[:2] == b"\x1f\x8b":
-        return _decompress(body, max_bytes, wbits=47)
-    return body
-
-
-# --------------------------------------------------------------------------- report
-
-@dataclass
-class Channel:
-    """A feed, sitemap or section page of a source, as checked."""
-
-    kind: str                  # feed | sitemap | section
-    url: str
-    origin: str                # declared | home page | robots.txt | probe | index
-    ok: bool = False
-    status: int | None = None
-    final_url: str | None = None
-    entries: int = 0           # feed entries, sitemap <url>s + child <sitemap>s, section links
-    problem: str | None = None
-    forbidden: bool = False    # robots.txt forbids it to USER_AGENT (not fetched)
-
-
-@dataclass
-class Candidate:
-    """An article page tried: where it came from and what extraction made of it."""
-
-    url: str
-    via: str                   # feed | sitemap | link
-    robots_ok: bool = True
-    status: int | None = None
-    ok: bool = False
-    title: str | None = None
-    published: str | None = None
-    text_chars: int = 0
-    problem: str | None = None
-
-
-@dataclass
-class SourceReport:
-    name: str
-    url: str
-    reachable: bool = False
-    home_status: int | None = None
-    robots: str = ""           # what robots.txt said: "200", "none (404)", "error: ..."
-    robots_ok: bool = True     # home page and all candidates allowed for USER_AGENT
-    channels: list[Channel] = field(default_factory=list)
-    candidates: list[Candidate] = field(default_factory=list)
-    links_rejected: int = 0    # link-found pages that turned out not to be articles
-    seconds: float = 0.0
-    problems: list[str] = field(default_factory=list)   # what makes the source broken
-    warnings: list[str] = field(default_factory=list)
-    suggested: Source | None = None
-
-    @property
-    def broken(self) -> bool:
-        return bool(self.problems)
-
-    @property
-    def status(self) -> str:
-        return "BROKEN" if self.problems else ("warn" if self.warnings else "ok")
-
-    def _count(self, kind: str) -> str:
-        mine = [c for c in self.channels if c.kind == kind and c.origin != "index"]
-        declared = [c for c in mine if c.origin == "declared"]
-        found = [c for c in mine if c.origin != "declared" and c.ok]
-        return f"{sum(c.ok for c in declared)}/{len(declared)} +{len(found)}"
-
-    def row(self) -> dict:
-        return {
-            "source": self.name, "status": self.status, "reachable": "yes" if self.reachable else "NO",
-            "feeds": self._count("feed"), "sitemaps": self._count("sitemap"),
-            "candidates": len(self.candidates),
-            "extracted": f"{sum(c.ok for c in self.candidates)}/{len(self.candidates)}",
-            "robots": "ok" if self.robots_ok else "NO", "secs": f"{self.seconds:.1f}",
-            "problems": "; ".join(self.problems + self.warnings),
-        }
-
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d.pop("suggested")
-        d.update(status=self.status, broken=self.broken, seconds=round(self.seconds, 2))
-        if self.suggested is not None:
-            from monitor.sources.render import source_to_toml
-
-            d["suggested_toml"] = source_to_toml(self.suggested)
-        return d
-
-
-COLUMNS = ["source", "status", "reachable", "feeds", "sitemaps", "candidates", "extracted", "robots", "secs",
-           "problems"]
-
-
-@dataclass
-class CheckSummary:
-    reports: list[SourceReport]
-    seconds: float = 0.0
-
-    @property
-    def broken(self) -> list[SourceReport]:
-        return [r for r in self.reports if r.broken]
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.broken else 0
-
-    def render(self, fmt: str = "table") -> str:
-        if fmt == "json":
-            return json.dumps([r.to_dict() for r in self.reports], ensure_ascii=False, indent=2)
-        from monitor.sources.render import table
-
-        lines = [table([r.row() for r in self.reports], COLUMNS), ""]
-        for r in self.reports:
-            for p in r.problems:
-                lines.append(f"{r.name}: BROKEN: {p}")
-            for w in r.warnings:
-                lines.append(f"{r.name}: warning: {w}")
-        lines.append(f"{len(self.reports)} source(s) checked in {self.seconds:.1f} s: "
-                     f"{len(self.reports) - len(self.broken)} ok, {len(self.broken)} broken"
-                     + (f" ({', '.join(r.name for r in self.broken)})" if self.broken else ""))
-        lines.append("feeds/sitemaps: declared working/declared +discovered working")
-        return "\n".join(lines)
-
-    def render_suggestions(self) -> str:
-        """A sources file: the report as comments, then one corrected [[source]] entry per source."""
-        from monitor.sources.render import source_to_toml
-
-        out = ["# media-monitor: sources as `monitor sources check --suggest` found them", "#"]
-        out += ["# " + line if line else "#" for line in self.render("table").splitlines()]
-        for r in self.reports:
-            out.append("")
-            out.append(f"# {r.name}: {r.status}" + (f": {'; '.join(r.problems)}" if r.problems else ""))
-            for note in _suggestion_notes(r):
-                out.append(f"#   {note}")
-            out.append(source_to_toml(r.suggested or _unchanged(r)))
-        return "\n".join(out) + "\n"
-
-
-# --------------------------------------------------------------------------- checking one source
-
-class _Robots:
-    """robots.txt per host, parsed with protego like Scrapy's RobotsTxtMiddleware (non-2xx: allow all)."""
-
-    def __init__(self, fetcher: Fetcher, user_agent: str):
-        self.fetcher, self.user_agent = fetcher, user_agent
-        self.parsers: dict[str, object] = {}
-        self.answers: dict[str, Fetched] = {}
-
-    def fetch(self, url: str) -> Fetched:
-        parts = urlsplit(url)
-        netloc = parts.netloc.lower()
-        if netloc not in self.answers:
-            got = self.fetcher.get(f"{parts.scheme}://{parts.netloc}/robots.txt")
-            self.answers[netloc] = got
-            parser = None
-            if got.ok:
-                from protego import Protego
-
-                try:
-                    parser = Protego.parse(got.body.decode("utf-8", "ignore"))
-                except Exception:  # noqa: BLE001 - an unparsable robots.txt allows everything (as Scrapy does)
-                    parser = None
-            self.parsers[netloc] = parser
-        return self.answers[netloc]
-
-    def allowed(self, url: str) -> bool:
-        self.fetch(url)
-        parser = self.parsers[urlsplit(url).netloc.lower()]
-        return True if parser is None else bool(parser.can_fetch(url, self.user_agent))
-
-
-def _on_site(url: str, domains) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return any(host == d or host.endswith("." + d) for d in domains)
-
-
-def _links(html: bytes, base_url: str, content_type: str | None) -> list[str]:
-    """Absolute http(s) links of a page (fragments dropped, in order, unique)."""
-    import lxml.html
-
-    from monitor.extract import decode_body
-
-    try:
-        tree = lxml.html.fromstring(decode_body(html, content_type=content_type).encode("utf-8"))
-    except (ValueError, TypeError, lxml.etree.ParserError):
-        return []
-    base = next((b.get("href") for b in tree.iter("base") if b.get("href")), None)
-    if base:
-        base_url = urljoin(base_url, base.strip())
-    out = []
-    for a in tree.iter("a"):
-        href = (a.get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
-            continue
-        url = urljoin(base_url, href).split("#", 1)[0]
-        if urlsplit(url).scheme in ("http", "https"):
-            out.append(url)
-    return list(dict.fromkeys(out))
 
 
 def article_score(url: str) -> int:
@@ -375,16 +70,17 @@ def _sort_key_date(entry) -> str:
     return hints.get("published") or hints.get("lastmod") or ""
 
 
+
 class SourceChecker:
     """Checks one source; ``run()`` returns its SourceReport."""
 
-    def __init__(self, source: Source, fetcher: Fetcher, *, user_agent: str = _settings.USER_AGENT,
-                 max_candidates: int = MAX_CANDIDATES, min_text_chars: int = _settings.MONITOR_MIN_TEXT_CHARS,
-                 extract_max_bytes: int = _settings.MONITOR_EXTRACT_MAX_BYTES):
-        self.src, self.fetcher = source, fetcher
-        self.max_candidates, self.min_text_chars, self.extract_max_bytes = \
-            max_candidates, min_text_chars, extract_max_bytes
-        self.robots = _Robots(fetcher, user_agent)
+    def __init__(self, source: Source, fetcher: Fetcher, *, user_agent: str | None = None,
+                 max_candidates: int = MAX_CANDIDATES, min_text_chars: int | None = None,
+                 extract_max_bytes: int | None = None):
+        self.src, self.fetcher, self.max_candidates = source, fetcher, max_candidates
+        self.min_text_chars = setting("MONITOR_MIN_TEXT_CHARS") if min_text_chars is None else min_text_chars
+        self.extract_max_bytes = setting("MONITOR_EXTRACT_MAX_BYTES") if extract_max_bytes is None else extract_max_bytes
+        self.robots = Robots(fetcher, user_agent or setting("USER_AGENT"))
         self.report = SourceReport(name=source.name, url=source.url)
         # candidate pools: per channel (feeds and sitemaps, declared first), then links
         self.pools: list[tuple[str, list[tuple[str, dict]]]] = []
@@ -393,7 +89,11 @@ class SourceChecker:
 
     # ---- helpers
     def on_site(self, url: str) -> bool:
-        return _on_site(url, self.src.domains)
+        return on_site(url, self.src.domains)
+
+    @staticmethod
+    def _links(got: Fetched) -> list[str]:
+        return page_links(decode_body(got.body, content_type=got.content_type), got.final_url)
 
     def problem(self, text: str) -> None:
         self.report.problems.append(text)
@@ -453,7 +153,7 @@ class SourceChecker:
         if not self.robots.allowed(src.url):
             r.robots_ok = False
             r.reachable = robots.status is not None
-            self.problem(f"robots.txt forbids media-monitor ({_settings.USER_AGENT.split()[0]}) to fetch the home "
+            self.problem(f"robots.txt forbids media-monitor ({self.robots.user_agent.split()[0]}) to fetch the home "
                          f"page {src.url}")
             return r.reachable
         home = self.fetcher.get(src.url)
@@ -474,8 +174,6 @@ class SourceChecker:
         declared = list(dict.fromkeys(src.feeds))
         found = []
         if self.home_html is not None and self.home_html.body:
-            from monitor.extract import decode_body
-
             html = decode_body(self.home_html.body, content_type=self.home_html.content_type)
             for url in alternate_feeds(html, self.home_html.final_url):
                 if url in declared or url in found:
@@ -549,30 +247,26 @@ class SourceChecker:
         return ch
 
     def _read_sitemap(self, ch: Channel, got: Fetched, *, depth: int, quiet: bool = False) -> bool:
-        """Parse a sitemap or index; follow a few children of an index. True when it is a sitemap."""
-        from lxml import etree
+        """Parse a sitemap or index with the crawler's reader (gzip or not, the same caps); follow a few
+        children of an index. True when it is a sitemap."""
+        from monitor.crawl.sitemaps import SitemapStream
 
-        try:
-            body = _maybe_gunzip(got.body, self.fetcher.max_bytes)
-        except (zlib.error, OverflowError):
-            ch.problem = "gzip file could not be decompressed (or is too large)"
+        stream = SitemapStream.read(got.body, max_bytes=setting("MONITOR_SITEMAP_MAX_BYTES"),
+                                    max_urls=setting("MONITOR_MAX_SITEMAP_URLS"))
+        if stream.error and not stream.entries:
+            ch.problem = f"not a readable sitemap ({stream.error})"[:200]
             return False
+        ch.problem = stream.problem   # malformed or cut after some entries; None when read whole
         urls, children = [], []
-        try:
-            for kind, loc, lastmod, news in iter_sitemap(body):
-                loc = urljoin(got.final_url, loc)
-                if kind == "sitemap":
-                    children.append((loc, lastmod or ""))
-                elif len(urls) < 50_000:
-                    hints = {k: v for k, v in news.items() if v}
-                    if lastmod:
-                        hints["lastmod"] = lastmod
-                    urls.append((loc, hints))
-        except etree.XMLSyntaxError as exc:
-            if not urls and not children:
-                ch.problem = f"not a readable sitemap (XML: {exc})"[:200]
-                return False
-            ch.problem = f"XML is malformed after {len(urls) + len(children)} entries"
+        for kind, loc, lastmod, news in stream.entries:
+            loc = urljoin(got.final_url, loc)
+            if kind == "sitemap":
+                children.append((loc, lastmod or ""))
+            else:
+                hints = {k: v for k, v in news.items() if v}
+                if lastmod:
+                    hints["lastmod"] = lastmod
+                urls.append((loc, hints))
         ch.entries = len(urls) + len(children)
         if not ch.entries and quiet:
             return False
@@ -598,8 +292,8 @@ class SourceChecker:
             name = urlsplit(item[0]).path.lower()
             return 0 if "news" in name else 1 if re.search(r"post|article|story|stories", name) else \
                 3 if re.search(r"tag|categor|taxonom|user|author|page-sitemap|pages", name) else 2
-        on_site = sorted((c for c in children if self.on_site(c[0])), key=lambda c: c[1], reverse=True)
-        ranked = sorted(on_site, key=kind)  # stable: newest first within a kind
+        ours = sorted((c for c in children if self.on_site(c[0])), key=lambda c: c[1], reverse=True)
+        ranked = sorted(ours, key=kind)  # stable: newest first within a kind
         useful = [c for c in ranked if kind(c) < 3] or ranked
         return [u for u, _ in useful[:MAX_CHILD_SITEMAPS]]
 
@@ -612,12 +306,11 @@ class SourceChecker:
                 self.problem(f"declared section {url}: {ch.problem}")
                 continue
             ch.ok = True
-            links = [u for u in _links(got.body, got.final_url, got.content_type) if self.on_site(u)]
+            links = [u for u in self._links(got) if self.on_site(u)]
             ch.entries = len(links)
             self.link_pool.extend(links)
         if self.home_html is not None:
-            self.link_pool.extend(u for u in _links(self.home_html.body, self.home_html.final_url,
-                                                    self.home_html.content_type) if self.on_site(u))
+            self.link_pool.extend(u for u in self._links(self.home_html) if self.on_site(u))
         self.link_pool = list(dict.fromkeys(self.link_pool))
 
     # ---- candidates
@@ -676,8 +369,7 @@ class SourceChecker:
             got = self.fetcher.get(listing)
             if not got.ok:
                 continue
-            more, _ = self._link_candidates([u for u in _links(got.body, got.final_url, got.content_type)
-                                             if self.on_site(u)])
+            more, _ = self._link_candidates([u for u in self._links(got) if self.on_site(u)])
             tries = self._try_links(more, tried, tries)
             if len(self._ok()) >= self.max_candidates:
                 break
@@ -774,29 +466,6 @@ class SourceChecker:
         return dataclasses.replace(src, **changes)
 
 
-def _unchanged(r: SourceReport) -> Source:
-    from monitor.sources.catalogue import source_from_dict
-
-    return source_from_dict({"name": r.name, "url": r.url})
-
-
-def _suggestion_notes(r: SourceReport) -> list[str]:
-    notes = []
-    if r.suggested is None:
-        return ["(no suggestion)"]
-    before = {c.url for c in r.channels if c.origin == "declared"}
-    after = set(r.suggested.feeds) | set(r.suggested.sitemaps) | set(r.suggested.sections)
-    for url in sorted(before - after):
-        notes.append(f"dropped (failing): {url}")
-    for url in sorted(after - before):
-        origin = next((c.origin for c in r.channels if url in (c.url, c.final_url)), "")
-        notes.append(f"added ({origin or 'found'}): {url}")
-    if not r.reachable:
-        notes.append("left as it was: the home page failed, so there is nothing to correct it from")
-    if any(c.forbidden for c in r.channels) or not r.robots_ok:
-        notes.append("robots.txt forbids media-monitor here: ask the site, or disable the source (enabled = false)")
-    return notes
-
 
 # --------------------------------------------------------------------------- entry point
 
@@ -812,8 +481,8 @@ def _warm_up() -> None:
 def check_sources(sources: list[Source], *, timeout: float | None = None, concurrency: int | None = None,
                   progress=None) -> CheckSummary:
     """Check sources, ``concurrency`` at a time; reports keep the sources' order."""
-    timeout = timeout or _settings.MONITOR_CHECK_TIMEOUT
-    concurrency = max(1, concurrency or _settings.MONITOR_CHECK_CONCURRENCY)
+    timeout = timeout or setting("MONITOR_CHECK_TIMEOUT")
+    concurrency = max(1, concurrency or setting("MONITOR_CHECK_CONCURRENCY"))
     fetcher = Fetcher(timeout=timeout)
     t0 = time.monotonic()
     if sources:
