@@ -62,7 +62,7 @@ class Trigger:
 
     @classmethod
     def parse(cls, every: str | None = None, cron: str | None = None, default_every: str = "30m") -> "Trigger":
-        from monitor.sources.catalogue import parse_duration
+        from monitor.durations import parse_duration
 
         if every and cron:
             raise UsageError("give either --every or --cron, not both")

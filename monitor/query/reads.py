@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 from urllib.parse import quote
 
+from monitor.durations import duration_seconds
 from monitor.errors import DatabaseError, UsageError
 
 # an article's date, normalised by SQLite to UTC 'YYYY-MM-DD HH:MM:SS' (published, else fetched)
@@ -103,8 +104,6 @@ def has_table(conn: sqlite3.Connection, name: str) -> bool:
 
 # --------------------------------------------------------------------------- dates
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 SQL_TS = "%Y-%m-%d %H:%M:%S"
 
 
@@ -119,9 +118,9 @@ def parse_when(text: str, *, end: bool = False, now: datetime | None = None, opt
     """
     raw = (text or "").strip()
     now = now or utcnow()
-    m = _DURATION.match(raw)
-    if m:
-        when = now - timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2).lower()])
+    seconds = duration_seconds(raw)
+    if seconds is not None:
+        when = now - timedelta(seconds=seconds)
         return when.astimezone(timezone.utc).strftime(SQL_TS)
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
@@ -434,10 +433,10 @@ def stats(db_path, *, days: int = 30, silent_after: str = "3d", now: datetime | 
     (or before now, when no crawl recorded it): crawled, but nothing new came in.
     """
     now = now or utcnow()
-    m = _DURATION.match(silent_after or "")
-    if not m:
+    seconds = duration_seconds(silent_after)
+    if seconds is None:
         raise UsageError(f"--silent-after {silent_after!r} is not a duration; write e.g. 2d, 36h, 1w")
-    silent_delta = timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2).lower()])
+    silent_delta = timedelta(seconds=seconds)
     with opened(db_path) as conn:
         q = lambda sql, p=(): [dict(r) for r in conn.execute(sql, p)]  # noqa: E731
         total = conn.execute("SELECT count(*), count(duplicate_of) FROM articles").fetchone()

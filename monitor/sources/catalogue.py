@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from monitor.durations import parse_duration
 from monitor.errors import SourcesError
 
 NAME_RE = re.compile(r"^[a-z0-9_-]+$")
-DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 # key -> (python type(s), required)
 _FIELDS = {
@@ -36,17 +35,6 @@ _FIELDS = {
     "spider": (str, False),
     "enabled": (bool, False),
 }
-
-
-def parse_duration(text: str) -> int:
-    """'30m' -> 1800 seconds. Raises ValueError with a hint."""
-    m = DURATION_RE.match(text or "")
-    if not m:
-        raise ValueError(f"{text!r} is not a duration; write a number and a unit, e.g. '30m', '2h', '1d'")
-    seconds = int(m.group(1)) * DURATION_UNITS[m.group(2)]
-    if seconds <= 0:
-        raise ValueError(f"{text!r} must be longer than zero")
-    return seconds
 
 
 @dataclass(frozen=True)

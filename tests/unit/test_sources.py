@@ -1,7 +1,8 @@
 import pytest
 
 from monitor.errors import SourcesError
-from monitor.sources.catalogue import load_sources, parse_duration, parse_sources, select_sources
+from monitor.durations import parse_duration
+from monitor.sources.catalogue import load_sources, parse_sources, select_sources
 
 GOOD = """
 [[source]]
@@ -85,3 +86,13 @@ def test_bundled_catalogue_is_valid():
 @pytest.mark.parametrize("text, seconds", [("30m", 1800), ("2h", 7200), ("1d", 86400), (" 45 s", 45)])
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
+
+
+def test_one_duration_reading_for_sources_schedule_and_queries():
+    from monitor.durations import duration_seconds
+
+    assert duration_seconds("2W") == parse_duration("2w") == 1_209_600
+    assert duration_seconds("0h") == 0 and duration_seconds("soon") is None and duration_seconds(None) is None
+    for bad, message in [("0m", "longer than zero"), ("1y", "not a duration"), ("", "not a duration")]:
+        with pytest.raises(ValueError, match=message):
+            parse_duration(bad)
