@@ -37,7 +37,7 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Sequence
 from urllib.parse import unquote, unquote_plus, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url as _w3lib_canonicalize
@@ -362,9 +362,3 @@ def pick_canonical(page_url: str, final_url: str, canonical: str | None, og_url:
             continue
         return c
     return fallback
-
-
-def canonical_variants(urls: Iterable[str]) -> list[str]:
-    """Distinct canonical forms of ``urls`` (empty strings dropped), in first-seen order."""
-    out = dict.fromkeys(c for c in (canonicalize(u) for u in urls if u) if c)
-    return list(out)
