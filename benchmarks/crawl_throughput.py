@@ -122,8 +122,9 @@ def main(argv=None) -> int:
                   f"{n / inline[0].wall:.2f} pages/s", flush=True)
         ceiling = None
         if args.ceiling:
-            ceiling = crawl(n, bodies, args.workers, tmp, "ceiling",
-                            ["-s", "MONITOR_EXTRACT_FUNCTION=tests.support.extract_hooks.cheap"])
+            from tests.support.hooked_extraction import crawl_args
+
+            ceiling = crawl(n, bodies, args.workers, tmp, "ceiling", crawl_args("tests.support.extract_hooks.cheap"))
             print(f"  monitor crawl, near-free extraction: {ceiling[0].wall:.1f} s, {n / ceiling[0].wall:.2f} pages/s",
                   flush=True)
     finally:

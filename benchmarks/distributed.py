@@ -20,7 +20,7 @@ starts that many workers at once against a fresh Redis (started here on a free l
 
 The ingester is not running during the measurement (it would share the CPUs); the items left in Redis are
 counted to check nothing was lost.  ``--extract cheap`` (default) replaces trafilatura by a regex stand-in
-(``tests.support.distributed_site.cheap_extract`` through ``MONITOR_EXTRACT_FUNCTION``): on a real cluster each
+(``tests.support.distributed_site.cheap_extract``, through ``tests.support.hooked_extraction``): on a real cluster each
 machine brings its own CPUs for extraction, while all processes here share this machine's; ``--extract
 real`` measures the whole pipeline on this machine.  Usage: ``python benchmarks/distributed.py
 [--articles 400] [--delay 0.05] [--processes 1 2 4] [--concurrency 2] [--extract cheap|real]``.
@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support.fixtureserver import FixtureServer, Site  # noqa: E402
 from tests.support.distributed_site import article_path, build_bulk_site, bulk_source  # noqa: E402
 from tests.support.helpers import write_sources  # noqa: E402
+from tests.support.hooked_extraction import crawl_args  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402
 
 
@@ -88,8 +89,7 @@ def run_once(k: int, *, server, redis, sources, n: int, concurrency: int, tmp: P
                 "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}", "-s", "RETRY_TIMES=1",
                 "-s", "MONITOR_REDIS_HEARTBEAT=0.5", "-s", "LOG_LEVEL=WARNING"]
     if extract == "cheap":   # regexes instead of trafilatura, inline (no extraction worker processes)
-        settings += ["-s", "MONITOR_EXTRACT_FUNCTION=tests.support.distributed_site.cheap_extract",
-                     "-s", "MONITOR_EXTRACT_WORKERS=1"]
+        settings += [*crawl_args("tests.support.distributed_site.cheap_extract"), "-s", "MONITOR_EXTRACT_WORKERS=1"]
     t0 = time.monotonic()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     m0 = machine_ticks()

@@ -26,9 +26,9 @@ downloads and writes.  No Scrapy here: this module is imported by the workers.
   trafilatura caches grow); they are forked from a ``forkserver`` that has already imported trafilatura,
   so a new worker is ready in milliseconds.
 
-Testing hook: ``MONITOR_EXTRACT_FUNCTION`` is the dotted path of the function the workers call instead of
-``monitor.extract.article.extract_article`` (same signature).  Tests point it at a function that sleeps,
-hangs or kills its process for marked pages (``tests/support/extract_hooks.py``); leave it empty otherwise.
+``ExtractConfig.function`` can name another function with ``extract_article``'s signature: the tests give one
+that sleeps, hangs or kills its process on marked pages (``tests/support/extract_hooks.py``; for a whole crawl
+``tests/support/hooked_extraction.py`` swaps the pipeline).  No setting exposes it.
 """
 
 from __future__ import annotations
@@ -62,14 +62,13 @@ class ExtractConfig:
     max_bytes: int = 2_000_000
     min_text_chars: int = 250
     timeout: float = 20.0         # seconds; 0 = no cap
-    function: str = ""            # dotted path of the extraction function ("" = extract_article)
+    function: str = ""            # dotted path of the extraction function ("" = monitor.extract.extract_article)
 
     @classmethod
     def from_settings(cls, settings) -> "ExtractConfig":
         return cls(max_bytes=settings.getint("MONITOR_EXTRACT_MAX_BYTES"),
                    min_text_chars=settings.getint("MONITOR_MIN_TEXT_CHARS"),
-                   timeout=settings.getfloat("MONITOR_EXTRACT_TIMEOUT"),
-                   function=settings.get("MONITOR_EXTRACT_FUNCTION") or "")
+                   timeout=settings.getfloat("MONITOR_EXTRACT_TIMEOUT"))
 
 
 def article_to_record(article, item: dict):

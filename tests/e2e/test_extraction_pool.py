@@ -15,6 +15,7 @@ from monitor.crawl import extractpool
 from monitor.crawl.extractpool import ExtractConfig, ExtractionPool
 from tests.support.fixtureserver import HTML, XML, FixtureServer, Resource, Site
 from tests.support.helpers import FAST_SETTINGS, rows, run_monitor, write_sources
+from tests.support.hooked_extraction import crawl_args
 from tests.support.sites import build_multilang_site, build_news_site
 
 HOOK = "tests.support.extract_hooks.hooked"
@@ -225,7 +226,7 @@ def test_crawl_records_crashed_and_stuck_pages_and_stores_the_rest(tmp_path):
                                                              "sitemaps": [server.url + "/sitemap.xml"]}])
         db = tmp_path / "m.db"
         result = run_monitor("crawl", "--sources", sources, "--db", db, *FAST_SETTINGS,
-                             "-s", "MONITOR_EXTRACT_WORKERS=2", "-s", f"MONITOR_EXTRACT_FUNCTION={HOOK}",
+                             "-s", "MONITOR_EXTRACT_WORKERS=2", *crawl_args(HOOK),
                              "-s", "MONITOR_EXTRACT_TIMEOUT=2")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "finished" in result.stdout

@@ -75,7 +75,7 @@ def bulk_source(base_url: str, name: str = "bulk") -> dict:
 
 
 def cheap_extract(body, url, **_kw):
-    """A stand-in for ``monitor.extract.extract_article`` on bulk pages (``MONITOR_EXTRACT_FUNCTION``):
+    """A stand-in for ``monitor.extract.extract_article`` on bulk pages (``hooked_extraction.crawl_args``):
     regexes instead of trafilatura, so a benchmark measures fetching and sharing, not extraction CPU."""
     import re
     from html import unescape

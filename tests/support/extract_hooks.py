@@ -1,4 +1,5 @@
-"""Test-only extraction functions for ``MONITOR_EXTRACT_FUNCTION`` (see ``monitor/crawl/extractpool.py``).
+"""Test-only extraction functions for ``ExtractConfig(function=...)`` (see ``monitor/crawl/extractpool.py``),
+or for a whole crawl through ``tests.support.hooked_extraction.crawl_args``.
 
 ``hooked`` behaves like ``monitor.extract.extract_article`` except on pages whose body holds a marker:
 
