@@ -7,7 +7,6 @@ crawler runs.  ``python -m monitor.demo [--port N]`` only serves the sample site
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -65,12 +64,9 @@ DEMO_SETTINGS = ("DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=false", "ROBOTSTXT_OB
 
 
 def write_sources_file(entries: list[dict], path: Path) -> Path:
-    lines = []
-    for entry in entries:
-        lines.append("[[source]]")
-        lines += [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in entry.items()]
-        lines.append("")
-    path.write_text("\n".join(lines), encoding="utf-8")
+    from monitor.sources.render import sources_toml
+
+    path.write_text(sources_toml(entries), encoding="utf-8")
     return path
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 
 
 def table(rows: list[dict], columns: list[str]) -> str:
@@ -21,19 +22,30 @@ def table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+SOURCE_KEYS = ("name", "url", "feeds", "sitemaps", "sections", "article_pattern", "language", "tags", "every",
+               "description", "allowed_domains", "spider")
+
+
+def source_table(entry: Mapping) -> str:
+    """One ``[[source]]`` table, keys in the mapping's order.  Values are strings, numbers, booleans or lists
+    (tuples) of them, written as JSON, which is valid TOML for these."""
+    lines = ["[[source]]"]
+    for key, value in entry.items():
+        lines.append(f"{key} = {json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)}")
+    return "\n".join(lines)
+
+
+def sources_toml(entries: Iterable[Mapping]) -> str:
+    """A sources file: one ``[[source]]`` table per entry, each followed by a blank line."""
+    return "\n".join(part for entry in entries for part in (source_table(entry), ""))
+
+
 def source_to_toml(src) -> str:
-    out = ["[[source]]"]
-    for key in ("name", "url", "feeds", "sitemaps", "sections", "article_pattern", "language", "tags", "every",
-                "description", "allowed_domains", "spider"):
-        value = getattr(src, key)
-        if value in (None, (), ""):
-            continue
-        if isinstance(value, tuple):
-            value = list(value)
-        out.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    """A ``Source`` as its ``[[source]]`` table: the fields that differ from the defaults."""
+    entry = {key: getattr(src, key) for key in SOURCE_KEYS if getattr(src, key) not in (None, (), "")}
     if not src.enabled:
-        out.append("enabled = false")
-    return "\n".join(out)
+        entry["enabled"] = False
+    return source_table(entry)
 
 
 def render_sources(sources, fmt: str = "table") -> str:

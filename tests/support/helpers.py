@@ -19,16 +19,10 @@ def run_monitor(*args, env: dict | None = None, timeout: float = 240, cwd=None) 
 
 
 def write_sources(path: Path, entries: list[dict]) -> Path:
-    """Write a sources TOML file from dicts (lists and strings only)."""
-    import json
+    """Write a sources TOML file from dicts (strings, numbers, booleans and lists of them)."""
+    from monitor.sources.render import sources_toml
 
-    lines = []
-    for entry in entries:
-        lines.append("[[source]]")
-        for key, value in entry.items():
-            lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
-        lines.append("")
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text(sources_toml(entries), encoding="utf-8")
     return path
 
 

@@ -96,3 +96,20 @@ def test_one_duration_reading_for_sources_schedule_and_queries():
     for bad, message in [("0m", "longer than zero"), ("1y", "not a duration"), ("", "not a duration")]:
         with pytest.raises(ValueError, match=message):
             parse_duration(bad)
+
+
+def test_one_toml_writer_round_trips_sources_and_plain_entries():
+    import dataclasses
+
+    from monitor.sources.render import render_sources, source_to_toml, sources_toml
+
+    wire, gov = parse_sources(GOOD)
+    off = dataclasses.replace(gov, enabled=False, description='Ministry "news" – ünïcode')
+    assert parse_sources(render_sources([wire, off], "toml")) == [wire, off]
+    assert "enabled = false" in source_to_toml(off) and "enabled" not in source_to_toml(wire)
+    entries = [{"name": "a", "url": "https://a.example/", "sitemaps": ["https://a.example/s.xml"]},
+               {"name": "b", "url": "https://b.example/", "enabled": False}]
+    text = sources_toml(entries)
+    assert text.endswith("\n\n[[source]]\nname = \"b\"\nurl = \"https://b.example/\"\nenabled = false\n")
+    assert [(s.name, s.sitemaps, s.enabled) for s in parse_sources(text)] == [
+        ("a", ("https://a.example/s.xml",), True), ("b", (), False)]
