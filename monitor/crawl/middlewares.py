@@ -63,12 +63,23 @@ async def _sleep(seconds: float) -> None:
     await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
 
 
-class RetryPolicyMiddleware:
+class _Middleware:
+    """A downloader middleware Scrapy builds from the crawler; it counts in the crawler's stats."""
+
+    def __init__(self, crawler):
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+
+class RetryPolicyMiddleware(_Middleware):
     """Retry-After and exponential back-off around Scrapy's RetryMiddleware (see the module docstring)."""
 
     def __init__(self, crawler):
+        super().__init__(crawler)
         s = crawler.settings
-        self.stats = crawler.stats
         self.enabled = s.getbool("RETRY_ENABLED")
         self.max_retry_times = s.getint("RETRY_TIMES")
         self.retry_codes = {int(c) for c in s.getlist("RETRY_HTTP_CODES")}
@@ -76,10 +87,6 @@ class RetryPolicyMiddleware:
         self.backoff = s.getfloat("MONITOR_RETRY_BACKOFF")
         self.backoff_max = s.getfloat("MONITOR_RETRY_BACKOFF_MAX")
         self.paused_until: dict[str, float] = {}    # host -> time.monotonic() before which nothing is sent
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
 
     def backoff_for(self, retry_times: int) -> float:
         """Seconds before retry number ``retry_times`` (1, 2, ...): BACKOFF, 2 x BACKOFF, ... capped."""
@@ -129,15 +136,8 @@ class RetryPolicyMiddleware:
         return response
 
 
-class MislabelledEncodingMiddleware:
+class MislabelledEncodingMiddleware(_Middleware):
     """``Content-Encoding: gzip`` (or deflate) on a body that is plainly not compressed: drop the header."""
-
-    def __init__(self, crawler):
-        self.stats = crawler.stats
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
 
     def process_response(self, request, response):
         encodings = [e.strip().lower() for v in response.headers.getlist(b"Content-Encoding") for e in v.split(b",")]
@@ -165,15 +165,8 @@ class RedirectLoop(IgnoreRequest):
     """A redirect back to a URL already in the request's redirect chain."""
 
 
-class RedirectGuardMiddleware:
+class RedirectGuardMiddleware(_Middleware):
     """Stop a redirect loop at the first repeated URL (see the module docstring)."""
-
-    def __init__(self, crawler):
-        self.stats = crawler.stats
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
 
     def process_response(self, request, response):
         if response.status not in REDIRECT_STATUSES or request.meta.get("dont_redirect"):
