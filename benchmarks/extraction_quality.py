@@ -34,7 +34,7 @@ def _plain(html: str, url: str) -> str:
     return trafilatura.extract(html, url=url) or ""
 
 
-SYSTEMS = {"monitor.extract.article.extract_article": _monitor, "trafilatura.extract (defaults)": _plain}
+SYSTEMS = {"monitor.extract.extract_article": _monitor, "trafilatura.extract (defaults)": _plain}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'ratio monitor / plain':<38} {mp / pp:>9.3f} {mr / pr:>7.3f} {mf / pf:>7.3f} {mt / pt:>8.2f}")
 
     if args.worst:
-        ranked = sorted(zip(results["monitor.extract.article.extract_article"], pages), key=lambda x: x[0][2])
+        ranked = sorted(zip(results["monitor.extract.extract_article"], pages), key=lambda x: x[0][2])
         print(f"\nworst {args.worst} pages for monitor (precision recall F1 url):")
         for (p, r, f), (_pid, url, _html, _truth) in ranked[: args.worst]:
             print(f"  {p:.3f} {r:.3f} {f:.3f} {url}")
