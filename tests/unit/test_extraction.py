@@ -466,3 +466,31 @@ def test_aeb_token_f1():
     print(f"AEB: {len(scores)} pages, mean token F1 {mean_f1:.4f}, rejected {rejected}")
     assert len(scores) >= 180
     assert mean_f1 >= 0.945
+
+
+def test_time_limit_stops_the_block_restores_the_handler_and_skips_threads():
+    import signal
+    import threading
+
+    from monitor.extract.timelimit import TimeLimitExceeded, time_limit
+
+    before = signal.getsignal(signal.SIGALRM)
+    t0 = time.monotonic()
+    with pytest.raises(TimeLimitExceeded):
+        with time_limit(0.05):
+            time.sleep(5)
+    assert time.monotonic() - t0 < 2 and signal.getsignal(signal.SIGALRM) == before
+    with time_limit(0.05):   # done in time: the alarm is cancelled, nothing fires later
+        pass
+    time.sleep(0.1)
+    done = []
+
+    def in_a_thread():   # signal.signal() would raise ValueError here: the block just runs, uncapped
+        with time_limit(0.01):
+            time.sleep(0.05)
+        done.append(True)
+
+    worker = threading.Thread(target=in_a_thread)
+    worker.start()
+    worker.join(5)
+    assert done == [True] and signal.getsignal(signal.SIGALRM) == before   # no cap outside the main thread
