@@ -5,11 +5,11 @@ precision / recall on a labelled set built from ../shared/corpus pages with cont
     python benchmarks/dedup.py --sizes 10000,100000  # quicker
     python benchmarks/dedup.py --skip-scaling        # precision/recall only
 
-Part 1 (scaling) works on real SQLite files through ``monitor.store.storage.Storage``, one per size: a few
-hundred real articles are stored with ``write_batch`` (fingerprints and LSH buckets written by Storage),
+Part 1 (scaling) works on real SQLite files through the store's writer (``monitor.store.articles.Writer``), one per size: a few
+hundred real articles are stored with ``write_batch`` (fingerprints and LSH buckets written by the writer),
 then the file is filled up to the size with synthetic fingerprints (random MinHash values, i.e. unrelated
 texts) loaded in bulk straight into ``article_fingerprints`` / ``lsh_buckets``.  A lookup is
-``Storage._find_duplicate(rec)`` with the MinHash precomputed in ``rec.extra["minhash"]`` (as extraction
+``Writer._find_duplicate(rec)`` with the MinHash precomputed in ``rec.extra["minhash"]`` (as extraction
 workers do): exact-hash query, one indexed probe per LSH band, signature check of the candidates, root
 of the group.  Half the probes are near copies of stored articles (hits), half new texts (misses).
 
@@ -38,7 +38,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from monitor.dedup.fingerprints import fingerprints as dedup  # noqa: E402
-from monitor.store.storage import ArticleRecord, Storage  # noqa: E402
+from monitor.store.articles import Writer  # noqa: E402
+from monitor.store.db import open_writer  # noqa: E402
+from monitor.store.records import ArticleRecord  # noqa: E402
 from monitor.dedup.urls import canonicalize  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -140,7 +142,7 @@ def corpus_articles() -> list[tuple[str, str, str]]:
 
 # --------------------------------------------------------------------------- part 1: scaling
 
-def _bulk_fingerprints(store: Storage, start: int, stop: int, seed: int) -> None:
+def _bulk_fingerprints(store: Writer, start: int, stop: int, seed: int) -> None:
     """Synthetic fingerprints start..stop-1 (ids offset by SYNTHETIC_ID_BASE) loaded in bulk.
 
     Signatures go in id order.  Their bucket rows (BANDS per signature) are sorted by key in numpy and
@@ -213,7 +215,7 @@ def scaling(sizes: list[int], probes: int, db_dir: Path) -> list[tuple[int, floa
     results = []
     for size in sizes:
         db_path = db_dir / f"scaling-{size}.db"
-        store = Storage.open(db_path)
+        store = open_writer(db_path)
         store.db.conn.execute("PRAGMA cache_size = -1048576")     # 1 GiB page cache (the 1M bucket index)
         store.db.conn.execute("PRAGMA temp_store = MEMORY")
         t0 = time.perf_counter()
@@ -283,7 +285,7 @@ def quality(db_dir: Path, thresholds: list[float]) -> None:
     print(f"  {len(stored)} stored articles, {len(positives)} edited copies (positives), "
           f"{len(negatives)} other texts (negatives); corpus: {CORPUS}")
 
-    store = Storage.open(db_dir / "quality.db")
+    store = open_writer(db_dir / "quality.db")
     ids = [r.article_id for r in store.write_batch(
         [ArticleRecord(url=f"https://stored.example/{i}", source=name.split("/")[0], text=text, title=title)
          for i, (name, title, text) in enumerate(stored)])]

@@ -84,11 +84,11 @@ def crawls(n_articles: int, grow: int) -> list[dict]:
 
 def known_lookups(stored: int, lookups: int) -> dict:
     from monitor.crawl.pipelines import StoragePipeline
-    from monitor.store.storage import Storage
+    from monitor.store.db import open_writer
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "known.db"
-        store = Storage.open(db)
+        store = open_writer(db)
         now = "2026-01-01T00:00:00+00:00"
         base = "https://news.example.com/2026/01/01/story-{}/"
         with store.db.atomic():

@@ -1,7 +1,7 @@
-"""Ingester throughput: articles/s from Redis into SQLite, against ``Storage.write_batch`` alone.
+"""Ingester throughput: articles/s from Redis into SQLite, against ``Writer.write_batch`` alone.
 
 Baseline (same run, same records): the records written straight into a fresh database with
-``Storage.write_batch`` in batches of the same size, as a local crawl's StoragePipeline does.  Then the
+``Writer.write_batch`` in batches of the same size, as a local crawl's StoragePipeline does.  Then the
 same records pushed as JSON messages to a throw-away redis-server and drained by ``monitor.distributed.ingester``
 (``Ingester.run(until_empty=True)``) into another fresh database.  The ratio is the cost of the Redis hop
 (JSON, LMOVE, acknowledgement, known-URL set).
@@ -24,7 +24,7 @@ from tests.support.redis_server import RedisServer  # noqa: E402
 
 
 def records(n: int):
-    from monitor.store.storage import ArticleRecord
+    from monitor.store.records import ArticleRecord
     from tests.support.distributed_site import article_text
 
     out = []
@@ -37,20 +37,20 @@ def records(n: int):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description="ingester throughput against Storage.write_batch")
+    ap = argparse.ArgumentParser(description="ingester throughput against Writer.write_batch")
     ap.add_argument("--articles", type=int, default=2000)
     ap.add_argument("--batch-size", type=int, default=200)
     args = ap.parse_args(argv)
 
     from monitor.distributed.ingester import Ingester, record_to_json
-    from monitor.store.storage import Storage
+    from monitor.store.db import open_writer
 
     recs = records(args.articles)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         from monitor.topics import load_topics
 
-        store = Storage.open(tmp / "direct.db")
+        store = open_writer(tmp / "direct.db")
         store.set_topics(load_topics(None))       # the ingester tags with the bundled topics too
         t0 = time.perf_counter()
         for i in range(0, len(recs), args.batch_size):
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
             client.close()
 
     print(f"{args.articles} articles, batches of {args.batch_size}")
-    print(f"Storage.write_batch directly : {direct:6.2f} s  {n_direct / direct:7.1f} articles/s (baseline)")
+    print(f"Writer.write_batch directly  : {direct:6.2f} s  {n_direct / direct:7.1f} articles/s (baseline)")
     print(f"Redis -> monitor.distributed.ingester      : {redis_s:6.2f} s  {n_redis / redis_s:7.1f} articles/s  "
           f"ratio {(n_redis / redis_s) / (n_direct / direct):.2f}  ({summary.statuses})")
     return 0

@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from monitor.ops.schedule import PollPolicy, RunResult, Scheduler, Trigger  # noqa: E402
 from monitor.sources.catalogue import Source  # noqa: E402
-from monitor.store.storage import Storage  # noqa: E402
+from monitor.store.db import open_writer  # noqa: E402
 
 
 class _Clock:
@@ -52,9 +52,9 @@ def decision_cost(n_sources: int, n_ticks: int) -> tuple[float, int]:
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "m.db"
-        Storage.open(db).close()
+        open_writer(db).close()
         sched = Scheduler(trigger=Trigger(every=1800), load_sources=lambda: sources, runner=runner,
-                          open_store=lambda: Storage.open(db), clock=clock, log=lambda m: None,
+                          open_store=lambda: open_writer(db), clock=clock, log=lambda m: None,
                           policy=PollPolicy(min_interval=900), max_runs=n_ticks)
         t0 = time.perf_counter()
         sched.run()

@@ -30,10 +30,11 @@ HEAVY = ("scrapy", "twisted", "trafilatura", "lxml", "numpy", "sqlite_utils", "f
 
 
 def make_db(path: Path) -> None:
-    from monitor.store.storage import ArticleRecord, Storage
+    from monitor.store.db import open_writer
+    from monitor.store.records import ArticleRecord
 
     words = "kazakhstan astana united states washington wheat uranium pipeline election court river".split()
-    with Storage.open(path) as st:
+    with open_writer(path) as st:
         st.write_batch([ArticleRecord(url=f"https://example.org/{i}", source="example", title=f"Story {i}",
                                       text=" ".join(words[(i + k) % len(words)] for k in range(300)) + f" n{i}")
                         for i in range(200)])

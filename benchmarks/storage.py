@@ -1,4 +1,4 @@
-"""Storage benchmark: bulk insert of synthetic articles through ``Storage.write_batch`` (FTS triggers,
+"""Storage benchmark: bulk insert of synthetic articles through ``Writer.write_batch`` (FTS triggers,
 URL variants, exact and near-duplicate checks, fingerprints + LSH buckets, story links, topic tags),
 then full-text search latency, at growing sizes of one database.
 
@@ -36,7 +36,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from monitor.dedup.fingerprints import fingerprints as dedup  # noqa: E402
-from monitor.store.storage import ArticleRecord, Storage  # noqa: E402
+from monitor.store.db import open_writer  # noqa: E402
+from monitor.store.records import ArticleRecord  # noqa: E402
 
 VOCAB_SIZE = 100_000
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -179,7 +180,7 @@ def bare_fts_rate(gen: Generator, n: int, batch: int, folder: Path) -> float:
     """Baseline in the same run: the same kind of texts into a bare FTS5 table (same tokenizer), docs/s."""
     import sqlite3
 
-    from monitor.store.storage import FTS_TOKENIZE
+    from monitor.store.schema import FTS_TOKENIZE
 
     path = folder / "bare-fts.db"
     conn = sqlite3.connect(path, isolation_level=None)
@@ -280,7 +281,7 @@ def main(argv=None) -> int:
 
     gen = Generator()
     fts_rate = bare_fts_rate(Generator(seed=99), args.baseline, args.batch, db.parent)
-    storage = Storage.open(db)
+    storage = open_writer(db)
     storage.set_topics(load_topics(None))
     storage.crawl_id = storage.start_crawl(SOURCES)
     name, fn = search_function()

@@ -98,11 +98,11 @@ def check_demo_ports(port: int) -> None:
 def run_demo(*, db_path=None, port: int = 0, topics_path=None, echo=print):
     from monitor.crawl.run import run_crawl
     from monitor.errors import UsageError
-    from monitor.store.storage import Storage
+    from monitor.store.db import open_writer
 
     check_demo_ports(port)                     # before anything is written
     db_path = demo_db_path(db_path)
-    Storage.open(db_path).close()   # a bad --db is refused before the sample sites start
+    open_writer(db_path).close()    # a bad --db is refused before the sample sites start
     try:
         servers = start_demo_servers(port=port)
     except OSError as exc:                     # taken between the check and the start

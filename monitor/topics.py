@@ -10,27 +10,23 @@ A topics file is TOML with one ``[[topic]]`` table per topic::
 The query language is FTS5 ``MATCH`` syntax, the same as ``monitor search``, run against the
 ``articles_fts`` index (title + extracted text, tokenizer ``unicode61 remove_diacritics 2``).  Every
 query is compiled against an in-memory FTS5 table with the same columns and tokenizer when the file is
-loaded, so a bad query is refused before a crawl or a retag starts (``TopicsError``, CLI exit 2).
+loaded (``monitor.store.schema.fts_query_error``), so a bad query is refused before a crawl or a retag
+starts (``TopicsError``, CLI exit 2).  To try a query on sample text: ``monitor.store.schema.matching_topics``.
 
-Pure module: no Scrapy, no database file.
+No Scrapy, no database file.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from monitor.errors import TopicsError
+from monitor.store.schema import fts_query_error
 
-# Same tokenizer and columns as storage.articles_fts (kept here so this module stays import-light).
-FTS_TOKENIZE = "unicode61 remove_diacritics 2"
-FTS_COLUMNS = ("title", "text")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _FIELDS = {"name": True, "description": False, "query": True}
 
@@ -54,46 +50,6 @@ def resolve_topics_path(path: str | os.PathLike | None = None) -> Path:
     """--topics FILE, else $MONITOR_TOPICS, else the bundled ``monitor/topics.toml``."""
     chosen = path or os.environ.get("MONITOR_TOPICS")
     return Path(chosen) if chosen else bundled_topics_path()
-
-
-# --------------------------------------------------------------------------- FTS5 query checking
-
-_checker: sqlite3.Connection | None = None
-
-
-def _fts_checker() -> sqlite3.Connection:
-    global _checker
-    if _checker is None:
-        conn = sqlite3.connect(":memory:", check_same_thread=False)
-        conn.execute(f"CREATE VIRTUAL TABLE probe USING fts5({', '.join(FTS_COLUMNS)}, tokenize='{FTS_TOKENIZE}')")
-        _checker = conn
-    return _checker
-
-
-def fts_query_error(query: str) -> str | None:
-    """SQLite's message if ``query`` is not valid FTS5 MATCH syntax for the articles index, else None."""
-    if not isinstance(query, str) or not query.strip():
-        return "empty query"
-    try:
-        _fts_checker().execute("SELECT rowid FROM probe WHERE probe MATCH ?", [query]).fetchall()
-    except sqlite3.Error as exc:
-        return str(exc)
-    return None
-
-
-def matching_topics(topics: Iterable[Topic], title: str | None, text: str) -> list[str]:
-    """Names of the topics whose query matches one document (title + text), in topic order.
-
-    The same tokenizer and columns as the database index; useful to try a topics file on sample text.
-    """
-    conn = sqlite3.connect(":memory:")
-    try:
-        conn.execute(f"CREATE VIRTUAL TABLE doc USING fts5({', '.join(FTS_COLUMNS)}, tokenize='{FTS_TOKENIZE}')")
-        conn.execute("INSERT INTO doc (rowid, title, text) VALUES (1, ?, ?)", [title or "", text or ""])
-        return [t.name for t in topics
-                if conn.execute("SELECT 1 FROM doc WHERE doc MATCH ?", [t.query]).fetchone()]
-    finally:
-        conn.close()
 
 
 # --------------------------------------------------------------------------- loading
@@ -167,7 +123,3 @@ def load_topics(path: str | os.PathLike | None = None) -> list[Topic]:
     except (OSError, UnicodeDecodeError) as exc:
         raise TopicsError(f"{p}: cannot be read: {exc}") from None
     return parse_topics(text, path=p)
-
-
-def topic_names(topics: Sequence[Topic]) -> list[str]:
-    return [t.name for t in topics]

@@ -9,10 +9,10 @@ from tests.support.helpers import REPO_ROOT  # noqa: F401  (re-exported for test
 
 @pytest.fixture
 def fresh_db(tmp_path):
-    """A migrated, empty Storage on a temporary file, closed after the test."""
-    from monitor.store.storage import Storage
+    """A migrated, empty database (the store's writer) on a temporary file, closed after the test."""
+    from monitor.store.db import open_writer
 
-    storage = Storage.open(tmp_path / "test.db")
+    storage = open_writer(tmp_path / "test.db")
     yield storage
     storage.close()
 

@@ -66,10 +66,10 @@ def settings_section() -> str:
 
 
 def schema_section() -> str:
-    from monitor.store.storage import Storage
+    from monitor.store.db import open_writer
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = Storage.open(Path(tmp) / "schema.db")
+        store = open_writer(Path(tmp) / "schema.db")
         try:
             rows = store.db.execute(
                 "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "

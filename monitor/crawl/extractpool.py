@@ -74,7 +74,7 @@ class ExtractConfig:
 def article_to_record(article, item: dict):
     """Fill an ArticleRecord from the extracted article; canonical URL and all variants."""
     from monitor.dedup.fingerprints import content_hash
-    from monitor.store.storage import ArticleRecord
+    from monitor.store.records import ArticleRecord
     from monitor.dedup.urls import canonicalize, pick_canonical
 
     sig = article.signals

@@ -67,7 +67,7 @@ class ArticleItem:
 
 
 def record_item(rec, url: str | None = None) -> ArticleItem:
-    """An extracted article (``monitor.store.storage.ArticleRecord``) not stored by this process (``scrapy parse``)."""
+    """An extracted article (``monitor.store.records.ArticleRecord``) not stored by this process (``scrapy parse``)."""
     return ArticleItem(url=url or rec.url, canonical_url=rec.url, source=rec.source, title=rec.title,
                        author=rec.author, published=rec.published, language=rec.language, text=rec.text)
 

@@ -3,7 +3,7 @@
 ``ExtractionPipeline`` turns a downloaded page into an ``ArticleRecord`` (or drops it with the typed
 rejection as reason); ``StoragePipeline`` hands records and fetch errors to the process's single
 SQLite writer in batches.  The real work lives in ``monitor.extract``, ``monitor.dedup.urls``,
-``monitor.dedup.fingerprints`` and ``monitor.store.storage``, which know nothing of Scrapy.
+``monitor.dedup.fingerprints`` and ``monitor.store``, which know nothing of Scrapy.
 
 What Scrapy's feed exports see (``scrapy crawl NAME -O items.jsonl``): one ``ArticleItem`` per article the
 run stored, nothing else.  In a ``scrapy crawl`` run, with a feed configured (``FEEDS``, ``-o``/``-O``) or with
@@ -24,7 +24,7 @@ from scrapy.exceptions import DropItem
 from monitor.extract import RejectReason, Rejection
 from monitor.crawl.extractpool import ExtractConfig, article_to_record  # noqa: F401 (article_to_record re-exported)
 from monitor.crawl.items import ArticleItem, is_internal, record_item
-from monitor.store.storage import ArticleRecord, FetchError, Storage  # noqa: F401
+from monitor.store.records import ArticleRecord, FetchError
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +111,6 @@ class StoragePipeline:
 
     STORED = ("new", "duplicate", "updated")   # write_batch statuses of rows this run wrote
 
-    _writers: dict[Path, list] = {}   # db path -> [Storage, refcount]; one writer per file per process
-
     def __init__(self, crawler):
         self.crawler = crawler
         s = crawler.settings
@@ -130,7 +128,7 @@ class StoragePipeline:
         self.near_dup_threshold = s.getfloat("MONITOR_NEAR_DUP_THRESHOLD")
         self.stored = 0
         self.last_flush = time.monotonic()
-        self.storage: Storage | None = None
+        self.storage = None   # the process's writer of MONITOR_DB (monitor.store.db.acquire_writer)
         self.loop = None
         self.write_error: str | None = None   # set when a batch could not be written (disk full ...)
         # items out for Scrapy: a feed export, MONITOR_ARTICLE_ITEMS, or a plain `scrapy crawl` (no MONITOR_CRAWL_ID:
@@ -153,13 +151,11 @@ class StoragePipeline:
     def open_spider(self):
         if not self.active:
             return
-        entry = self._writers.get(self.db_path)
-        if entry is None:
-            entry = self._writers[self.db_path] = [
-                Storage.open(self.db_path, cache_mb=self.crawler.settings.getint("MONITOR_SQLITE_CACHE_MB")), 0]
-            self._set_topics(entry[0])
-        entry[1] += 1
-        self.storage = entry[0]
+        from monitor.store.db import acquire_writer
+
+        self.storage = acquire_writer(self.db_path, cache_mb=self.crawler.settings.getint("MONITOR_SQLITE_CACHE_MB"))
+        if self.storage.topics is None:   # the first spider of this writer
+            self._set_topics(self.storage)
         spider = self.crawler.spider
         if self.crawl_id is None:
             # `scrapy crawl NAME` without `monitor crawl`: one crawls row for this spider's run
@@ -179,10 +175,8 @@ class StoragePipeline:
     def _set_topics(self, storage) -> None:
         """Tag articles written by this crawl (new ones, and re-fetched ones that changed) with the topics
         of MONITOR_TOPICS (empty: the bundled file); ``run_crawl`` validated the file before starting."""
-        try:
-            from monitor.topics import load_topics
-        except ImportError:  # topics support not installed in this build
-            return
+        from monitor.topics import load_topics
+
         storage.set_topics(load_topics(self.crawler.settings.get("MONITOR_TOPICS") or None))
 
     def close_spider(self):
@@ -204,12 +198,9 @@ class StoragePipeline:
             outcome = source_outcome(stats, self.storage, self.crawl_id, spider.name)
             self.storage.finish_crawl(self.crawl_id, outcome["status"], counts,
                                       {spider.name: {**counts, "finish_reason": reason, **outcome}})
-        entry = self._writers.get(self.db_path)
-        if entry is not None:
-            entry[1] -= 1
-            if entry[1] <= 0:
-                entry[0].close()
-                del self._writers[self.db_path]
+        from monitor.store.db import release_writer
+
+        release_writer(self.storage)
         self.storage = None
 
     # ---- items
@@ -331,27 +322,16 @@ class StoragePipeline:
         wanted = {i: res.article_id for i, res in enumerate(results) if res.status in self.STORED}
         if not wanted:
             return {}
-        ids = sorted(set(wanted.values()))
-        marks = ",".join("?" * len(ids))
-        conn = self.storage.db.conn
-        rows = {r[0]: r for r in conn.execute(
-            "SELECT a.id, a.url, a.source, a.title, a.author, a.published, a.language, a.text, a.duplicate_of, "
-            # the story as `monitor digest` groups it: own story_links row, else its duplicate group's
-            "COALESCE(sl.story_id, sg.story_id, a.duplicate_of, a.id) "
-            "FROM articles a LEFT JOIN story_links sl ON sl.article_id = a.id "
-            f"LEFT JOIN story_links sg ON sg.article_id = a.duplicate_of WHERE a.id IN ({marks})", ids)}
-        topics: dict[int, list[str]] = {}
-        for aid, topic in conn.execute(
-                f"SELECT article_id, topic FROM article_topics WHERE article_id IN ({marks}) ORDER BY topic", ids):
-            topics.setdefault(aid, []).append(topic)
+        rows = self.storage.stored_articles(wanted.values())
         out = {}
         for i, aid in wanted.items():
             row = rows.get(aid)
             if row is None:
                 continue
-            out[i] = ArticleItem(id=aid, url=urls.get(id(records[i])) or row[1], canonical_url=row[1],
-                                 source=row[2], title=row[3], author=row[4], published=row[5], language=row[6],
-                                 text=row[7], topics=topics.get(aid, []), duplicate_of=row[8], story=row[9])
+            out[i] = ArticleItem(id=aid, url=urls.get(id(records[i])) or row["url"], canonical_url=row["url"],
+                                 source=row["source"], title=row["title"], author=row["author"],
+                                 published=row["published"], language=row["language"], text=row["text"],
+                                 topics=row["topics"], duplicate_of=row["duplicate_of"], story=row["story"])
         return out
 
     def flush(self):
@@ -360,12 +340,11 @@ class StoragePipeline:
             self.records, self.errors, self.aliases, self.waiters, self.urls = [], [], [], [], {}
             self._release(waiters)
             return
-        import sqlite3
+        from monitor.store.db import SQLError, describe_sqlite_error
 
         try:
             self._flush()
-        except sqlite3.Error as exc:   # disk full, I/O error: SQLite rolled the batch back, the file is intact
-            from monitor.store.storage import describe_sqlite_error
+        except SQLError as exc:   # disk full, I/O error: SQLite rolled the batch back, the file is intact
 
             self.write_error = describe_sqlite_error(exc, self.db_path)[0]
             waiters = self.waiters

@@ -132,7 +132,7 @@ def source_outcome(stats: dict, storage=None, crawl_id=None, name=None) -> dict:
         if status_from_reason(reason) == "failed":
             out["failure"] = f"the spider ended with {reason} (see the log)"
         else:
-            rows = _source_errors(storage, crawl_id, name) if storage is not None and crawl_id else []
+            rows = storage.crawl_errors(crawl_id, name) if storage is not None and crawl_id else []
             out["failure"] = describe_source_failure(rows, stats)
     return out
 
@@ -254,7 +254,7 @@ def run_crawl(source_names=(), *, sources_path=None, topics_path=None, db_path=N
     With ``redis_url`` (or ``-s MONITOR_REDIS_URL=...`` / ``$MONITOR_REDIS_URL``) this process is one worker
     of a distributed crawl (``monitor.distributed.workers.run_worker``): no database access, returns a WorkerSummary.
     """
-    from monitor.store.storage import Storage, resolve_db_path
+    from monitor.store.db import acquire_writer, release_writer, resolve_db_path
 
     sources_file = sources_path or os.environ.get("MONITOR_SOURCES") or None
     sources = select_sources(load_sources(sources_file), names=source_names, tags=tags)
@@ -276,7 +276,11 @@ def run_crawl(source_names=(), *, sources_path=None, topics_path=None, db_path=N
         _attach_progress(echo)
         return run_worker(sources, settings=settings, redis_url=redis_url, echo=echo)
 
-    storage = Storage.open(db)
+    settings = build_settings(db_path=db, sources_path=sources_file, topics_path=topics_file,
+                              overrides=parsed_overrides, crawl_id=None, max_articles=max_articles,
+                              refresh=refresh, log_file=log_file)
+    # the crawl's one writer: its spiders' StoragePipelines share it (monitor.store.db.acquire_writer)
+    storage = acquire_writer(db, cache_mb=settings.getint("MONITOR_SQLITE_CACHE_MB"))
     try:
         storage.mark_interrupted_crawls()
         running = storage.running_crawls()
@@ -285,12 +289,18 @@ def run_crawl(source_names=(), *, sources_path=None, topics_path=None, db_path=N
             raise UsageError(f"{db}: crawl {cid} (process {pid}) is still running on this database; "
                              f"wait for it to finish or stop it first")
         crawl_id = storage.start_crawl([s.name for s in sources])
+    except BaseException:
+        release_writer(storage)
+        raise
+    try:
+        settings.set("MONITOR_CRAWL_ID", crawl_id, priority="cmdline")
+        return _run_spiders(sources, settings, storage, crawl_id, db, echo=echo, notify=notify)
     finally:
-        storage.close()
+        release_writer(storage)
 
-    settings = build_settings(db_path=db, sources_path=sources_file, topics_path=topics_file,
-                              overrides=parsed_overrides, crawl_id=crawl_id, max_articles=max_articles,
-                              refresh=refresh, log_file=log_file)
+
+def _run_spiders(sources, settings, storage, crawl_id, db, *, echo, notify) -> "CrawlSummary":
+    """One spider per source in one CrawlerProcess, then the crawls row completed through ``storage``."""
     _attach_progress(echo)
     echo(f"Crawl {crawl_id}: {len(sources)} source(s) -> {db}")
 
@@ -330,7 +340,7 @@ def run_crawl(source_names=(), *, sources_path=None, topics_path=None, db_path=N
                 status = "stopped"
             if process.forced:   # the reactor stopped under the spiders: commit what they hold
                 _salvage(crawlers)
-            summary = _finish(crawlers, crawl_id, db, status, echo, forced=process.forced)
+            summary = _finish(crawlers, storage, crawl_id, db, status, echo, forced=process.forced)
             summary.stop_signal = process.stop_signal
             return summary
         finally:
@@ -459,21 +469,13 @@ def _restore_signals(previous: dict) -> None:
         signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
-def _source_errors(storage, crawl_id, source) -> list[tuple[str, str]]:
-    """(reason, url) of a source's fetch_errors rows in this crawl."""
-    return [(r, u) for r, u in storage.db.execute(
-        "SELECT reason, url FROM fetch_errors WHERE crawl_id = ? AND source = ?", [crawl_id, source]).fetchall()]
-
-
-def _finish(crawlers, crawl_id, db, status, echo, *, forced: bool = False) -> "CrawlSummary":
+def _finish(crawlers, storage, crawl_id, db, status, echo, *, forced: bool = False) -> "CrawlSummary":
     """Summary of the finished crawlers; completes the crawls row (a database that cannot be written is
     reported, exit 1: the row stays 'running' and the next crawl marks it 'interrupted').
 
     Each source gets ``status`` (``source_status``) and, when it failed, ``failure`` (one human reason); the
     crawl is ``failed`` when every source failed (``crawl_headline`` says what probably happened)."""
-    import sqlite3
-
-    from monitor.store.storage import Storage
+    from monitor.store.db import SQLError
 
     summary = CrawlSummary(crawl_id=crawl_id, db_path=db)
     write_errors = []
@@ -498,18 +500,17 @@ def _finish(crawlers, crawl_id, db, status, echo, *, forced: bool = False) -> "C
         status = "failed"
         summary.problem = write_errors[0]   # (the pipeline logged it when it happened)
     try:
-        with Storage.open(db) as storage:
-            for name, counts in summary.per_source.items():
-                if counts["status"] == "failed":
-                    counts.update(source_outcome(stats_of[name], storage, crawl_id, name))
-            headline = crawl_headline(summary.per_source)
-            if headline and status == "finished":
-                status = "failed"
-                summary.problem = headline
-            summary.status = status
-            storage.finish_crawl(crawl_id, status, summary.totals,
-                                 {name: c for name, c in summary.per_source.items()})
-    except (MonitorError, sqlite3.Error) as exc:
+        for name, counts in summary.per_source.items():
+            if counts["status"] == "failed":
+                counts.update(source_outcome(stats_of[name], storage, crawl_id, name))
+        headline = crawl_headline(summary.per_source)
+        if headline and status == "finished":
+            status = "failed"
+            summary.problem = headline
+        summary.status = status
+        storage.finish_crawl(crawl_id, status, summary.totals,
+                             {name: c for name, c in summary.per_source.items()})
+    except (MonitorError, SQLError) as exc:
         summary.status = "failed"
         if not write_errors:
             summary.problem = f"could not record the end of crawl {crawl_id}: {exc}"
@@ -519,10 +520,8 @@ def _finish(crawlers, crawl_id, db, status, echo, *, forced: bool = False) -> "C
 
 def _validate_topics(topics_file) -> None:
     """Refuse a bad topics file before crawling (the topics module owns the rules)."""
-    try:
-        from monitor.topics import load_topics
-    except ImportError:  # topics support not installed in this build
-        return
+    from monitor.topics import load_topics
+
     load_topics(topics_file)
 
 

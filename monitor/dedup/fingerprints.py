@@ -21,7 +21,7 @@ Two levels:
 
   Finding the stored candidates must not scan the store: the signature is cut into ``BANDS`` bands of
   ``ROWS`` hash values and every band is hashed to one signed 64-bit integer (:func:`band_keys`; the band
-  number is folded into the key).  ``monitor.store.storage`` keeps ``(key, article_id)`` rows in an indexed
+  number is folded into the key).  ``monitor.store.articles`` keeps ``(key, article_id)`` rows in an indexed
   table, so a lookup is ``BANDS`` indexed equality probes whatever the number of stored articles; only the
   articles sharing at least one band key with the new text (the candidates) have their signatures
   compared.  Two texts of Jaccard similarity *s* share at least one band with probability

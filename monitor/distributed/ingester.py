@@ -4,7 +4,7 @@ Crawler processes (``monitor crawl --redis``, see ``monitor.distributed.workers`
 Redis list ``{prefix}:items``: ``article`` (an ``ArticleRecord``), ``error`` (a fetch error), ``start`` and
 ``finish`` (a worker joined / left a run).  ``Ingester`` moves up to ``batch_size`` of them to
 ``{prefix}:items:processing`` (LMOVE, so a crash never drops them), stores them with
-``Storage.write_batch`` in one SQLite transaction together with a marker of the batch, and only then
+``Writer.write_batch`` (``monitor.store``) in one SQLite transaction together with a marker of the batch, and only then
 deletes the processing list.  A new ingester replays a processing list left behind, unless the marker
 shows it was committed.  No Scrapy import here: this module runs on the database machine.
 """
@@ -18,9 +18,9 @@ import signal
 import socket
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
+from monitor.clock import utcnow_iso
 from monitor.errors import MonitorError, UsageError
 
 logger = logging.getLogger(__name__)
@@ -67,10 +67,6 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _utcnow() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-
-
 def _redis_url_from(settings) -> str:
     return (settings.get("MONITOR_REDIS_URL") or os.environ.get("MONITOR_REDIS_URL") or "").strip()
 
@@ -100,7 +96,7 @@ def record_to_json(rec) -> dict:
 def record_from_json(data: dict):
     import base64
 
-    from monitor.store.storage import ArticleRecord
+    from monitor.store.records import ArticleRecord
 
     def back(v):
         if isinstance(v, dict):
@@ -154,17 +150,22 @@ class IngestSummary:
 
 
 class Ingester:
-    """The single writer of a distributed crawl: Redis list -> ``Storage.write_batch`` (see module doc)."""
+    """The single writer of a distributed crawl: Redis list -> ``Writer.write_batch`` (see module doc)."""
 
     LOCK_TTL = 30
     MAX_PENDING_ALIASES = 100_000   # URL variants kept waiting for their article (oldest dropped first)
 
     def __init__(self, redis_url: str, db_path, *, prefix: str = DEFAULT_PREFIX, topics_path=None,
                  batch_size: int = 200, echo=print, seed_known: bool = True):
-        from monitor.store.storage import Storage
+        from monitor.store.db import open_writer
 
+        self.storage = open_writer(db_path)   # first: a bad --db is refused before Redis is contacted
         self.redis_url = redis_url
-        self.server = redis_client(redis_url)
+        try:
+            self.server = redis_client(redis_url)
+        except BaseException:
+            self.storage.close()
+            raise
         self.prefix = prefix
         self.items = items_key(prefix)
         self.processing = processing_key(prefix)
@@ -172,7 +173,6 @@ class Ingester:
         self.me = worker_id()
         self.batch_size = max(1, batch_size)
         self.echo = echo
-        self.storage = Storage.open(db_path)
         self.summary = IngestSummary(db_path=self.storage.path)
         self.aliases: list[tuple[str, list[str]]] = []
         self._stop = False
@@ -191,9 +191,9 @@ class Ingester:
             return
         holder = (self.server.get(self.lock_key) or b"").decode()
         host, _, pid = holder.rpartition(":")
-        from monitor.store.storage import _pid_alive
+        from monitor.store.crawllog import pid_alive
 
-        if host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
+        if host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid)):
             self.server.set(self.lock_key, self.me, ex=self.LOCK_TTL)
             return
         self.storage.close()
@@ -220,10 +220,8 @@ class Ingester:
         self._stop = True
 
     def _set_topics(self, topics_path) -> None:
-        try:
-            from monitor.topics import load_topics
-        except ImportError:  # topics support not installed in this build
-            return
+        from monitor.topics import load_topics
+
         self.storage.set_topics(load_topics(topics_path))
 
     def _seed_known(self) -> None:
@@ -234,8 +232,7 @@ class Ingester:
             return
         pipe = self.server.pipeline(transaction=False)
         n = 0
-        for url, aid, fetched in self.storage.db.execute(
-                "SELECT u.url, a.id, a.fetched_at FROM article_urls u JOIN articles a ON a.id = u.article_id"):
+        for url, aid, fetched in self.storage.known_url_rows():
             pipe.hset(key, url, f"{aid} {fetched}")
             n += 1
             if n % 5000 == 0:
@@ -247,11 +244,7 @@ class Ingester:
         ids = sorted({r.article_id for r in results if r.article_id})
         if not ids:
             return
-        fetched = {}
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            fetched.update(self.storage.db.execute(
-                f"SELECT id, fetched_at FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        fetched = self.storage.fetched_at_by_id(ids)
         mapping = {}
         for rec, res in zip(records, results):
             if res.article_id in fetched:
@@ -304,7 +297,7 @@ class Ingester:
 
     # ---- one batch, one transaction
     def _apply(self, raw: list[bytes]) -> None:
-        from monitor.store.storage import FetchError
+        from monitor.store.records import FetchError
 
         msgs = []
         for r in raw:
@@ -326,7 +319,7 @@ class Ingester:
                 e = m["error"]
                 slot["errors"].append(FetchError(url=e["url"], source=e.get("source"), reason=e["reason"],
                                                  http_status=e.get("http_status"), detail=e.get("detail"),
-                                                 at=e.get("at") or _utcnow()))
+                                                 at=e.get("at") or utcnow_iso()))
             elif kind in ("start", "finish"):
                 events.append(m)
             elif kind == "alias":
@@ -334,7 +327,7 @@ class Ingester:
             slot["sources"].setdefault(m.get("spider"), None)
         st = self.storage
         touched = {}
-        with st.db.atomic():
+        with st.transaction():
             for m in events:
                 if m["type"] == "start":
                     touched[m["run"]] = self._run(m["run"], m.get("crawl"), [m["spider"]], touched.get(m["run"]))
@@ -449,7 +442,7 @@ class Ingester:
                     w["status"] = "lost"
                     changed = True
             if changed:
-                with self.storage.db.atomic():
+                with self.storage.transaction():
                     self._save(run, {"crawl_id": crawl_id, "state": state})
 
 
@@ -470,7 +463,7 @@ def run_ingest(redis_url: str, db_path=None, *, prefix: str | None = None, topic
                until_empty: bool = False, idle_exit: float | None = None, batch_size: int = 200,
                echo=print) -> IngestSummary:
     """Drain the Redis item list into the SQLite file; stops on SIGINT/SIGTERM after the current batch."""
-    from monitor.store.storage import resolve_db_path
+    from monitor.store.db import resolve_db_path
 
     redis_url = redis_url or os.environ.get("MONITOR_REDIS_URL") or ""
     if not redis_url:
@@ -478,11 +471,9 @@ def run_ingest(redis_url: str, db_path=None, *, prefix: str | None = None, topic
     topics_path = topics_path or os.environ.get("MONITOR_TOPICS") or None
     # the user's --db and topics file are checked before Redis is contacted (one clear line, exit 2)
     from monitor.crawl.run import _validate_topics
-    from monitor.store.storage import Storage
 
     if topics_path:
         _validate_topics(topics_path)
-    Storage.open(resolve_db_path(db_path).resolve()).close()
     ing = Ingester(redis_url, resolve_db_path(db_path).resolve(), prefix=prefix or DEFAULT_PREFIX,
                    topics_path=topics_path, batch_size=batch_size, echo=echo)
     old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}

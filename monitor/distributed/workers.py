@@ -35,7 +35,7 @@ workers at once is fetched once; queued at different times, once per worker.  Ar
 link-followed listing pages go through the shared dupefilter: fetched once per crawl run.
 
 Ingester side (``monitor.distributed.ingester``, ``monitor ingest --redis URL --db FILE``): ``run_ingest`` moves messages from
-``{prefix}:items`` to ``{prefix}:items:processing`` (LMOVE), writes them with ``Storage.write_batch`` in
+``{prefix}:items`` to ``{prefix}:items:processing`` (LMOVE), writes them with ``Writer.write_batch`` in
 one SQLite transaction, and only then deletes the processing list.  A new ingester first replays a
 processing list left by a dead one; a marker written in the batch's own transaction tells whether that
 batch was already committed, so it is not applied twice.
@@ -56,8 +56,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from monitor.clock import utcnow_iso
 from monitor.errors import UsageError
-from monitor.distributed.ingester import (DEFAULT_PREFIX, MESSAGE_VERSION, _redis_url_from, _safe_url, _utcnow, crawl_base,
+from monitor.distributed.ingester import (DEFAULT_PREFIX, MESSAGE_VERSION, _redis_url_from, _safe_url, crawl_base,
                             items_key, known_key, record_to_json, redis_client, worker_id)
 
 logger = logging.getLogger(__name__)
@@ -305,7 +306,7 @@ class RedisScheduler(_RedisSchedulerBase):
 
     def _push_event(self, kind: str, data: dict) -> None:
         msg = {"v": MESSAGE_VERSION, "type": kind, "run": self.run_id, "crawl": self.crawl_key,
-               "worker": self.worker, "spider": self.spider.name, "at": _utcnow(), **data}
+               "worker": self.worker, "spider": self.spider.name, "at": utcnow_iso(), **data}
         self.server.lpush(items_key(self.prefix), json.dumps(msg))
 
     # requests
@@ -457,7 +458,7 @@ class RedisPushPipeline:
         sched = self._scheduler()
         return json.dumps({"v": MESSAGE_VERSION, "type": kind, "run": getattr(sched, "run_id", None),
                            "crawl": getattr(sched, "crawl_key", None), "worker": getattr(sched, "worker", None),
-                           "spider": self.crawler.spider.name, "at": _utcnow(), **data}, ensure_ascii=False)
+                           "spider": self.crawler.spider.name, "at": utcnow_iso(), **data}, ensure_ascii=False)
 
     async def process_item(self, item):
         kind = item.get("kind")
@@ -478,7 +479,7 @@ class RedisPushPipeline:
                                                                       "keys": list(item.get("keys") or [])}))
         elif kind == "fetch_error":
             err = {k: item.get(k) for k in ("url", "source", "reason", "http_status", "detail")}
-            err["at"] = _utcnow()
+            err["at"] = utcnow_iso()
             self.server.lpush(self.items_key, self._message("error", {"error": err}))
             stats.inc_value("monitor/errors")
             stats.inc_value(f"monitor/errors/{item['reason']}")

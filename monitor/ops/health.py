@@ -36,7 +36,6 @@ A source is unhealthy when
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -249,26 +248,21 @@ def assess(name: str, runs: list[Run], rules: HealthRules) -> dict:
 # --------------------------------------------------------------------------- the report
 
 def _read_rows(db_path, since: datetime) -> tuple[list[dict], dict[str, dict]]:
-    from monitor.store.storage import Storage
+    from monitor.errors import DatabaseError
+    from monitor.store.crawllog import read_source_states
+    from monitor.store.db import SQLError, has_table, reading, resolve_db_path
 
-    storage = Storage.open(db_path, create=False, migrate=False)
-    try:
-        db = storage.db
-        tables = set(db.table_names())
-        if "crawls" not in tables:
-            return [], {}
-        cur = db.execute("SELECT id, started_at, finished_at, status, sources, summary FROM crawls "
-                         "WHERE started_at >= ? ORDER BY id", [since.replace(microsecond=0).isoformat()])
-        cols = [d[0] for d in cur.description]
-        rows = [dict(zip(cols, r)) for r in cur.fetchall()]
-        states = storage.source_states() if "source_state" in tables else {}
-        return rows, states
-    except sqlite3.DatabaseError as exc:
-        from monitor.errors import DatabaseError
-
-        raise DatabaseError(f"{storage.path}: cannot be read: {exc}") from None
-    finally:
-        storage.close()
+    with reading(db_path) as conn:
+        try:
+            if not has_table(conn, "crawls"):
+                return [], {}
+            rows = [dict(r) for r in conn.execute(
+                "SELECT id, started_at, finished_at, status, sources, summary FROM crawls "
+                "WHERE started_at >= ? ORDER BY id", [since.replace(microsecond=0).isoformat()])]
+            states = read_source_states(conn) if has_table(conn, "source_state") else {}
+            return rows, states
+        except SQLError as exc:
+            raise DatabaseError(f"{resolve_db_path(db_path)}: cannot be read: {exc}") from None
 
 
 def health_report(db_path=None, *, sources=None, overrides: dict | None = None,

@@ -4,7 +4,7 @@ The scheduler wakes up on its *ticks* (``--every 30m``: now and every 30 minutes
 cron times, in the machine's local time zone).  At each tick it crawls the sources that are *due*, as one
 ``python -m monitor crawl SOURCE...`` subprocess (a Twisted reactor cannot restart in one process, and a
 crash of a crawl cannot take the scheduler with it), waits for it, and updates each source's polling state
-(table ``source_state``, written through ``Storage``) from the per-source counts the crawl left in its
+(table ``source_state``, written through the store's writer) from the per-source counts the crawl left in its
 ``crawls.summary``.
 
 * Due: a source is crawled when its ``next_due_at`` has come.  After a crawl started at tick T it is due
@@ -298,9 +298,9 @@ class SubprocessRunner:
         return [self.python, "-m", "monitor", "crawl", *names, *self.crawl_args]
 
     def __call__(self, names: Sequence[str]) -> RunResult:
-        from monitor.store.storage import Storage
+        from monitor.store.db import open_writer
 
-        with Storage.open(self.db_path) as storage:
+        with open_writer(self.db_path) as storage:
             before = storage.last_crawl_id()
         out = open(self.log_file, "a", encoding="utf-8") if self.log_file else None  # noqa: SIM115
         try:
@@ -312,7 +312,7 @@ class SubprocessRunner:
             self.proc = None
             if out:
                 out.close()
-        with Storage.open(self.db_path) as storage:
+        with open_writer(self.db_path) as storage:
             crawl_id = storage.last_crawl_id(pid=pid)
             if crawl_id <= before:
                 return RunResult(returncode=rc, error=f"the crawl exited {rc} before starting (see its output)")
@@ -344,10 +344,10 @@ class SubprocessRunner:
 class Scheduler:
     """The loop (see module docstring).  ``load_sources()`` is called at every tick (so edits of the sources
     file apply without a restart; when it fails the previous list is kept); ``runner(names)`` runs one crawl
-    and returns a RunResult; ``open_store()`` opens the Storage (source_state, running crawls) for a moment.
+    and returns a RunResult; ``open_store()`` opens the writer (source_state, running crawls) for a moment.
 
-    The database is never held open while a crawl runs: another connection of this process opening the file
-    (``Storage.open`` reads its header) would drop this process's SQLite locks, and the crawl could then
+    The database is never held open while a crawl runs: anything in this process that opened and closed the
+    file outside SQLite meanwhile would drop this process's SQLite locks, and the crawl could then
     checkpoint the WAL under a connection that still uses it ("database disk image is malformed")."""
 
     trigger: Trigger
@@ -521,7 +521,7 @@ def run_schedule(source_names=(), *, every=None, cron=None, sources_path=None, t
     """Run the scheduler in the foreground until SIGINT/SIGTERM (or ``max_runs`` crawls); returns 0."""
     from monitor.crawl.run import parse_overrides
     from monitor.sources.catalogue import load_sources, select_sources
-    from monitor.store.storage import Storage, resolve_db_path
+    from monitor.store.db import open_writer, resolve_db_path
 
     parsed = parse_overrides(overrides)
     trigger = Trigger.parse(every, cron, default_every=setting("MONITOR_SCHEDULE_EVERY", parsed))
@@ -540,7 +540,7 @@ def run_schedule(source_names=(), *, every=None, cron=None, sources_path=None, t
 
         _validate_topics(topics_path or os.environ.get("MONITOR_TOPICS"))
     db = resolve_db_path(db_path).resolve()
-    Storage.open(db).close()                        # checks and migrates the file (source_state)
+    open_writer(db).close()                         # checks and migrates the file (source_state)
     lock = _lock(db)
     log_path = Path(log_file).resolve() if log_file else None
     crawl_args = ["--db", str(db)]
@@ -554,7 +554,7 @@ def run_schedule(source_names=(), *, every=None, cron=None, sources_path=None, t
         crawl_args.append("-q")
     runner = SubprocessRunner(db, crawl_args, log_file=log_path)
     log = make_logger(log_path)
-    scheduler = Scheduler(trigger=trigger, load_sources=load, runner=runner, open_store=lambda: Storage.open(db),
+    scheduler = Scheduler(trigger=trigger, load_sources=load, runner=runner, open_store=lambda: open_writer(db),
                           policy=policy, log=log, max_runs=max_runs, forward=runner.forward)
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -96,11 +96,11 @@ def run_feed(topic: str, *, db_path=None, output=None, limit: int = 50, self_url
 
 def run_retag(*, db_path=None, topics_path=None) -> str:
     """Load and validate the topics file, re-apply it to the whole database; a report of the counts."""
-    from monitor.store.storage import Storage
+    from monitor.store.db import open_writer
     from monitor.topics import load_topics, resolve_topics_path
 
     topics = load_topics(topics_path)
-    with Storage.open(db_path, create=False) as storage:
+    with open_writer(db_path, create=False) as storage:
         before = storage.tagged_topics()
         counts = storage.retag(topics)
         total = storage.count()
@@ -124,14 +124,11 @@ def run_serve(*, db_path=None, host: str = "127.0.0.1", port: int = 8001,
     if importlib.util.find_spec("datasette") is None:
         raise UsageError("Datasette is not installed: pip install 'media-monitor[serve]' (or pip install datasette)")
     from monitor.query.datasette import build_metadata
-    from monitor.query.reads import connect, has_table, resolve_db_path
+    from monitor.store.db import has_table, reading, resolve_db_path
 
     path = resolve_db_path(db_path)
-    conn = connect(path)                   # same checks and messages as the other reading commands
-    try:
+    with reading(path) as conn:            # same checks and messages as the other reading commands
         story_links = has_table(conn, "story_links")
-    finally:
-        conn.close()
     from monitor.ports import ensure_port_free
 
     ensure_port_free(host, port)           # one line, exit 2, before announcing anything

@@ -1,7 +1,7 @@
 """Read-only queries over the SQLite file: search, export, stats, digest and topic feeds.
 
-Every function opens the database read-only (``file:...?mode=ro``), so it can run while a crawl
-writes (WAL) and can never change the file.  Rendering (tables, CSV, Markdown, HTML, Atom) lives in
+Every function opens the database read-only (``monitor.store.db.open_reader``), so it can run while a
+crawl writes (WAL) and can never change the file.  Rendering (tables, CSV, Markdown, HTML, Atom) lives in
 ``monitor.query.formats``; this module returns plain dicts and lists.
 
 Dates: an article's date is its ``published`` time, else when it was fetched, compared in UTC
@@ -12,18 +12,15 @@ Dates: an article's date is its ``published`` time, else when it was fetched, co
 
 from __future__ import annotations
 
-import os
 import re
-import sqlite3
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Iterator, Sequence
-from urllib.parse import quote
 
+from monitor.clock import utcnow
 from monitor.durations import duration_seconds
-from monitor.errors import DatabaseError, UsageError
+from monitor.errors import UsageError
+from monitor.store.db import Connection, SQLOperationalError, has_table, open_reader, reading
 
 # an article's date, normalised by SQLite to UTC 'YYYY-MM-DD HH:MM:SS' (published, else fetched)
 DATE_SQL = "COALESCE(datetime(a.published), datetime(a.fetched_at))"
@@ -34,81 +31,9 @@ EXPORT_COLUMNS = ("id", "url", "source", "language", "published", "date", "fetch
                   "description", "text", "word_count", "image", "duplicate_of", "copies", "topics")
 
 
-# --------------------------------------------------------------------------- opening
-
-def resolve_db_path(path: str | os.PathLike | None = None) -> Path:
-    """--db FILE, else $MONITOR_DB, else ./monitor.db (same rule as monitor.store.storage)."""
-    return Path(path or os.environ.get("MONITOR_DB") or "monitor.db")
-
-
-def connect(path: str | os.PathLike | None = None) -> sqlite3.Connection:
-    """Open a media-monitor database read-only; DatabaseError (exit 2) for anything else."""
-    p = resolve_db_path(path)
-    if not p.exists():
-        raise DatabaseError(f"{p}: no such database (run `monitor crawl --db {p}` first, or check --db / $MONITOR_DB)")
-    if p.is_dir():
-        raise DatabaseError(f"{p}: is a directory, not a database file (pass --db FILE)")
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(16)
-    except OSError as exc:
-        raise DatabaseError(f"{p}: cannot be read: {exc.strerror or exc}") from None
-    if head != b"SQLite format 3\x00":
-        what = "is empty" if not head else "is not an SQLite database"
-        raise DatabaseError(f"{p}: {what} (pass --db with a media-monitor database)")
-    # on a read-only file system (a backup, a read-only volume) no writer can exist and SQLite cannot create
-    # the WAL index beside the file: open it as immutable
-    try:
-        read_only_fs = bool(os.statvfs(p.parent).f_flag & os.ST_RDONLY)
-    except (OSError, AttributeError):
-        read_only_fs = False
-    try:
-        conn = sqlite3.connect(f"file:{quote(str(p.resolve()))}?mode=ro{'&immutable=1' if read_only_fs else ''}",
-                               uri=True, timeout=30, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout = 30000")
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
-    except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"{p}: cannot be read as a database: {exc}") from None
-    if not {"articles", "articles_fts"} <= tables:
-        conn.close()
-        raise DatabaseError(f"{p}: is an SQLite file but not a media-monitor database (no articles table)")
-    if "_sqlite_migrations" in tables:   # a file written by a newer media-monitor: its schema is unknown here
-        from monitor.store.storage import KNOWN_MIGRATIONS, MIGRATION_SET
-
-        try:
-            applied = {r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?",
-                                                  [MIGRATION_SET])}
-        except sqlite3.Error:
-            applied = set()
-        unknown = applied - KNOWN_MIGRATIONS()
-        if unknown:
-            conn.close()
-            raise DatabaseError(f"{p}: was written by a newer media-monitor (schema {sorted(unknown)[-1]}); "
-                                "upgrade media-monitor")
-    return conn
-
-
-@contextmanager
-def opened(path):
-    conn = connect(path)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-def has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone() is not None
-
-
 # --------------------------------------------------------------------------- dates
 
 SQL_TS = "%Y-%m-%d %H:%M:%S"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def parse_when(text: str, *, end: bool = False, now: datetime | None = None, option: str = "date") -> str:
@@ -158,7 +83,7 @@ class Filters:
     include_duplicates: bool = False
     now: datetime | None = field(default=None, repr=False)
 
-    def where(self, conn: sqlite3.Connection, *, with_query: bool = True) -> tuple[list[str], list]:
+    def where(self, conn: Connection, *, with_query: bool = True) -> tuple[list[str], list]:
         """SQL conditions on alias ``a`` (articles) and their parameters."""
         conds: list[str] = []
         params: list = []
@@ -207,7 +132,7 @@ def _and(conds: list[str]) -> str:
 
 def check_query(query: str) -> None:
     """UsageError with SQLite's message and a hint when ``query`` is not valid FTS5 syntax."""
-    from monitor.topics import fts_query_error
+    from monitor.store.schema import fts_query_error
 
     message = fts_query_error(query)
     if message:
@@ -226,7 +151,7 @@ def _query_hint(message: str) -> str:
             "operators only in upper case; balance parentheses. See docs/querying.md.")
 
 
-def known_topics(conn: sqlite3.Connection) -> dict[str, str]:
+def known_topics(conn: Connection) -> dict[str, str]:
     """Topic name -> description, from the topics table and the tags actually stored."""
     found: dict[str, str] = {}
     if has_table(conn, "topics"):
@@ -236,7 +161,7 @@ def known_topics(conn: sqlite3.Connection) -> dict[str, str]:
     return found
 
 
-def check_topics(conn: sqlite3.Connection, names: Sequence[str]) -> None:
+def check_topics(conn: Connection, names: Sequence[str]) -> None:
     known = known_topics(conn)
     for name in names:
         if name not in known:
@@ -244,7 +169,7 @@ def check_topics(conn: sqlite3.Connection, names: Sequence[str]) -> None:
             raise UsageError(f"unknown topic {name!r}; topics in this database: {listing}")
 
 
-def known_sources(conn: sqlite3.Connection) -> list[str]:
+def known_sources(conn: Connection) -> list[str]:
     """Sources with articles in the database, and sources its crawls ran (a source may have none yet)."""
     found = {r[0] for r in conn.execute("SELECT DISTINCT source FROM articles")}
     if has_table(conn, "crawls"):
@@ -252,12 +177,12 @@ def known_sources(conn: sqlite3.Connection) -> list[str]:
             found |= {r[0] for r in conn.execute(
                 "SELECT DISTINCT j.value FROM crawls c, json_each(c.sources) j "
                 "WHERE json_valid(c.sources) AND json_type(c.sources) = 'array' AND j.type = 'text'")}
-        except sqlite3.OperationalError:   # SQLite without JSON functions
+        except SQLOperationalError:   # SQLite without JSON functions
             pass
     return sorted(found)
 
 
-def known_languages(conn: sqlite3.Connection) -> list[str]:
+def known_languages(conn: Connection) -> list[str]:
     """Language codes of the stored articles, lower case."""
     return [r[0] for r in conn.execute("SELECT DISTINCT lower(language) FROM articles "
                                        "WHERE language IS NOT NULL AND language != '' ORDER BY 1")]
@@ -270,7 +195,7 @@ def _did_you_mean(name: str, known: Sequence[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def check_sources(conn: sqlite3.Connection, names: Sequence[str]) -> None:
+def check_sources(conn: Connection, names: Sequence[str]) -> None:
     """UsageError naming the known sources when a --source matches no source of this database (a typo
     would otherwise match nothing, silently)."""
     for name in names:
@@ -285,7 +210,7 @@ def check_sources(conn: sqlite3.Connection, names: Sequence[str]) -> None:
                              f"sources in this database: {', '.join(known)}")
 
 
-def check_languages(conn: sqlite3.Connection, langs: Sequence[str]) -> None:
+def check_languages(conn: Connection, langs: Sequence[str]) -> None:
     """UsageError naming the known languages when a --language matches no stored article (``en`` also
     matches ``en-GB``)."""
     for lang in langs:
@@ -301,7 +226,7 @@ def check_languages(conn: sqlite3.Connection, langs: Sequence[str]) -> None:
                          f"languages in this database: {', '.join(known)}")
 
 
-def _topics_of(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, list[str]]:
+def _topics_of(conn: Connection, ids: Sequence[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     ids = list(ids)
     for i in range(0, len(ids), 500):
@@ -332,7 +257,7 @@ def search(db_path, query: str, *, topics=(), sources=(), languages=(), since=No
     filters = Filters(query=query, topics=topics, sources=sources, languages=languages, since=since, until=until,
                       include_duplicates=include_duplicates, now=now)
     check_query(query)
-    with opened(db_path) as conn:
+    with reading(db_path) as conn:
         conds, params = filters.where(conn, with_query=False)
         hits = (f"SELECT a.id, COALESCE(a.duplicate_of, a.id) AS grp, bm25(articles_fts, 2.0, 1.0) AS rank, "
                 f"{DATE_SQL} AS date_key FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
@@ -349,7 +274,7 @@ def search(db_path, query: str, *, topics=(), sources=(), languages=(), since=No
             sql += f" LIMIT {int(limit)}"
         try:
             found = conn.execute(sql, [query, *params]).fetchall()
-        except sqlite3.OperationalError as exc:
+        except SQLOperationalError as exc:
             raise UsageError(f"search query {query!r} failed: {exc}. {_query_hint(str(exc))}") from None
         if not found:
             return []
@@ -385,7 +310,7 @@ def export(db_path, filters: Filters | None = None, *, batch_size: int = EXPORT_
     filters = filters or Filters()
     if batch_size < 1:
         raise UsageError("batch size must be at least 1")
-    conn = connect(db_path)
+    conn = open_reader(db_path)
     try:
         conds, params = filters.where(conn)
     except BaseException:
@@ -415,7 +340,7 @@ def export(db_path, filters: Filters | None = None, *, batch_size: int = EXPORT_
                     d = dict(r)
                     d["topics"] = d["topics"].split(",") if d["topics"] else []
                     yield {k: d[k] for k in EXPORT_COLUMNS}
-        except sqlite3.OperationalError as exc:
+        except SQLOperationalError as exc:
             raise UsageError(f"export failed: {exc}") from None
         finally:
             conn.close()
@@ -437,7 +362,7 @@ def stats(db_path, *, days: int = 30, silent_after: str = "3d", now: datetime | 
     if seconds is None:
         raise UsageError(f"--silent-after {silent_after!r} is not a duration; write e.g. 2d, 36h, 1w")
     silent_delta = timedelta(seconds=seconds)
-    with opened(db_path) as conn:
+    with reading(db_path) as conn:
         q = lambda sql, p=(): [dict(r) for r in conn.execute(sql, p)]  # noqa: E731
         total = conn.execute("SELECT count(*), count(duplicate_of) FROM articles").fetchone()
         per_source = q(f"SELECT a.source, count(*) AS articles, count(a.duplicate_of) AS duplicates, "
@@ -478,7 +403,7 @@ def stats(db_path, *, days: int = 30, silent_after: str = "3d", now: datetime | 
     }
 
 
-def _last_crawls(conn: sqlite3.Connection) -> dict[str, dict]:
+def _last_crawls(conn: Connection) -> dict[str, dict]:
     """Source -> its latest crawl (crawls.sources JSON list) with that crawl's error and new-article counts."""
     if not has_table(conn, "crawls"):
         return {}
@@ -486,7 +411,7 @@ def _last_crawls(conn: sqlite3.Connection) -> dict[str, dict]:
         latest = conn.execute(
             "SELECT j.value AS source, max(c.id) AS crawl_id FROM crawls c, json_each(c.sources) j "
             "WHERE json_valid(c.sources) AND json_type(c.sources) = 'array' GROUP BY j.value").fetchall()
-    except sqlite3.OperationalError:   # SQLite without JSON functions
+    except SQLOperationalError:   # SQLite without JSON functions
         return {}
     out = {}
     for source, crawl_id in latest:
@@ -535,7 +460,7 @@ def digest(db_path, *, since: str = "24h", until: str | None = None, topic: str 
     now = now or utcnow()
     since_ts = parse_when(since, now=now, option="--since") if since else None
     until_ts = parse_when(until, end=True, now=now, option="--until") if until else None
-    with opened(db_path) as conn:
+    with reading(db_path) as conn:
         conds, params = [], []
         if since_ts:
             conds.append(f"{DATE_SQL} >= ?")
@@ -603,7 +528,7 @@ def topic_feed(db_path, topic: str, *, limit: int = 50, now: datetime | None = N
     if limit < 1:
         raise UsageError("--limit must be at least 1")
     now = now or utcnow()
-    with opened(db_path) as conn:
+    with reading(db_path) as conn:
         check_topics(conn, [topic])
         described = known_topics(conn)
         rows = [dict(r) for r in conn.execute(
@@ -642,7 +567,7 @@ def story_editions(db_path, article_id: int) -> list[dict]:
     """One story with all its language editions (``story_links``, see docs/dedup.md): the story's first
     article first, then by language.  An article without other editions is a story of one; an unknown
     id gives ``[]``.  Rows: id, url, source, language, title, published, duplicate_of, story_id, via."""
-    with opened(db_path) as conn:
+    with reading(db_path) as conn:
         if has_table(conn, "story_links"):
             rows = [dict(r) for r in conn.execute(STORY_EDITIONS_SQL, {"id": int(article_id)})]
             if rows:

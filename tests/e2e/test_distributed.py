@@ -53,7 +53,7 @@ def rclient(redis_server, redis_url):
 # --------------------------------------------------------------------------- messages and ingester
 
 def _record(i: int, source: str = "bulk", text: str | None = None):
-    from monitor.store.storage import ArticleRecord
+    from monitor.store.records import ArticleRecord
     from tests.support.distributed_site import article_text
 
     title, paras = article_text(i)

@@ -24,9 +24,12 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from monitor.store import storage as storage_mod
+from monitor.store import schema as schema_mod
 from monitor.query.reads import search
-from monitor.store.storage import FTS_TOKENIZE, ArticleRecord, Storage, migrations
+from monitor.store.articles import Writer
+from monitor.store.db import open_writer
+from monitor.store.records import ArticleRecord
+from monitor.store.schema import FTS_TOKENIZE, migrations
 from tests.support.query_corpus import build
 
 OLD_DECLARATION = "content='articles'"
@@ -59,7 +62,7 @@ def build_old_database(path: Path) -> dict[str, int]:
     db = sqlite_utils.Database(conn)
     db.enable_wal()
     migrations.apply(db, stop_before=M006)
-    ids = build(Storage(db, path))
+    ids = build(Writer(db, path))
     conn.close()
     return ids
 
@@ -67,7 +70,7 @@ def build_old_database(path: Path) -> dict[str, int]:
 @pytest.fixture
 def corpus_db(tmp_path):
     path = tmp_path / "monitor.db"
-    with Storage.open(path) as storage:
+    with open_writer(path) as storage:
         ids = build(storage)
     return path, ids
 
@@ -90,7 +93,7 @@ def test_fts_declared_as_sqlite_utils_enable_fts_declares_it(fresh_db):
 
 def test_index_stays_consistent_through_updates_upserts_and_deletes(corpus_db):
     path, ids = corpus_db
-    with Storage.open(path) as storage:
+    with open_writer(path) as storage:
         db = storage.db
         # a re-fetch with a changed title and text (monitor crawl --refresh)
         storage.write_batch([ArticleRecord(url="https://wire.example/weather", source="wire", language="en",
@@ -155,7 +158,7 @@ def test_old_database_is_upgraded_and_searchable(tmp_path):
     assert refused.returncode != 0 and "not configured for full-text search" in refused.stderr
     before = [h["id"] for h in search(path, "kazakhstan* OR қазақстан* OR kazach*")]
 
-    with Storage.open(path) as storage:                                        # the upgrade
+    with open_writer(path) as storage:                                        # the upgrade
         assert M006 in {m.name for m in migrations.applied(storage.db)}
         integrity_check(storage.db)
         assert storage.db["articles"].detect_fts() == "articles_fts"
@@ -166,7 +169,7 @@ def test_old_database_is_upgraded_and_searchable(tmp_path):
     result = sqlite_utils_cli("search", path, "articles", "kazakhstan", "-c", "id")
     assert result.returncode == 0, result.stderr
     assert {r["id"] for r in json.loads(result.stdout)} == {ids["deal_en"], ids["deal_copy"], ids["old"]}
-    with Storage.open(path) as storage:                                        # new rows reach the new index
+    with open_writer(path) as storage:                                        # new rows reach the new index
         new = storage.write_batch([ArticleRecord(url="https://x.example/1", source="x", language="en",
                                                  title="Tengiz output", text="Tengiz oil output rose in Kazakhstan.")])
         assert [r["id"] for r in storage.db["articles"].search("tengiz")] == [new[0].article_id]
@@ -177,9 +180,9 @@ def test_failed_upgrade_rolls_back_to_the_old_index(tmp_path, monkeypatch):
     path = tmp_path / "old.db"
     build_old_database(path)
     before = search(path, "kazakhstan*")
-    monkeypatch.setattr(storage_mod, "ARTICLES_FTS_TRIGGERS_SQL", "CREATE TRIGGER broken syntax here;")
+    monkeypatch.setattr(schema_mod, "ARTICLES_FTS_TRIGGERS_SQL", "CREATE TRIGGER broken syntax here;")
     with pytest.raises(Exception):
-        Storage.open(path)
+        open_writer(path)
     assert OLD_DECLARATION in fts_sql(path)
     conn = sqlite3.connect(path)
     try:
@@ -190,7 +193,7 @@ def test_failed_upgrade_rolls_back_to_the_old_index(tmp_path, monkeypatch):
     assert M006 not in applied and {"articles_ai", "articles_ad", "articles_au"} <= triggers
     assert search(path, "kazakhstan*") == before
     monkeypatch.undo()
-    with Storage.open(path) as storage:
+    with open_writer(path) as storage:
         assert storage.db["articles"].detect_fts() == "articles_fts"
 
 

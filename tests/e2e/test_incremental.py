@@ -264,7 +264,7 @@ def test_validators_saved_only_after_a_clean_finish(tmp_path):
     from scrapy.utils.test import get_crawler
 
     from monitor.crawl.pipelines import StoragePipeline
-    from monitor.store.storage import Storage
+    from monitor.store.db import open_writer
 
     db = tmp_path / "m.db"
     cases = [("max_articles", None, 0), ("shutdown", None, 0), ("finished", "timeout", 0),
@@ -272,7 +272,7 @@ def test_validators_saved_only_after_a_clean_finish(tmp_path):
     for reason, error, saved in cases:
         crawler = get_crawler(settings_dict={"MONITOR_DB": str(db)})
         pipe = StoragePipeline(crawler)
-        pipe.storage = Storage.open(db)
+        pipe.storage = open_writer(db)
         pipe.fetch_states = {f"https://news.example/feed/{reason}/{error}": ('"e1"', None)}
         if error:
             crawler.stats.inc_value(f"monitor/errors/{error}")

@@ -16,7 +16,7 @@ from monitor.errors import UsageError
 from monitor.ops.schedule import (PollPolicy, RunResult, Scheduler, SourceState, SubprocessRunner, Trigger, adapt,
                               due_sources, from_iso, reconcile, to_iso)
 from monitor.sources.catalogue import Source
-from monitor.store.storage import Storage
+from monitor.store.db import open_writer
 
 H = 3600
 
@@ -195,7 +195,7 @@ def _scheduler(db, sources, runner, clock, **kw):
     kw.setdefault("policy", PollPolicy(adaptive=False))
     lines = []
     sched = Scheduler(trigger=kw.pop("trigger", Trigger(every=H)), load_sources=kw.pop("load", lambda: sources),
-                      runner=runner, open_store=lambda: Storage.open(db), clock=clock, log=lines.append, **kw)
+                      runner=runner, open_store=lambda: open_writer(db), clock=clock, log=lines.append, **kw)
     return sched, lines
 
 
@@ -208,7 +208,7 @@ def test_each_tick_crawls_only_the_due_sources(db):
     got = [(names, round((t - start) / H)) for names, t in runner.calls]
     assert got == [(["wire", "daily", "weekly"], 0), (["wire"], 1), (["wire", "daily"], 2), (["wire"], 3),
                    (["wire", "daily"], 4)]
-    with Storage.open(db) as st:
+    with open_writer(db) as st:
         states = st.source_states()
     assert states["weekly"]["interval_seconds"] == 86400 and states["weekly"]["last_crawl_id"] == 1
     assert from_iso(states["weekly"]["next_due_at"]) == pytest.approx(start + 86400)
@@ -251,7 +251,7 @@ def test_adaptive_polling_through_the_loop(db):
     sched.run()
     assert [round((t - start) / H) for _, t in quiet.calls] == [0, 1, 2, 4, 6, 8, 12]
     assert any("quiet: interval 1h -> 2h (nothing new in 3 crawls in a row)" in line for line in lines)
-    with Storage.open(db) as st:
+    with open_writer(db) as st:
         assert st.source_states()["quiet"]["interval_seconds"] == 4 * H
 
 
@@ -288,7 +288,7 @@ def test_stop_during_a_run_ends_after_it_and_forwards_the_signal(db):
     assert sched.run() == 1
     assert forwarded == [signal.SIGTERM]
     assert any("SIGTERM: stopping after the current crawl" in line for line in lines)
-    with Storage.open(db) as st:
+    with open_writer(db) as st:
         state = st.source_states()["a"]
     assert state["last_outcome"] == "stopped" and state["next_due_at"] is None   # still due at the next start
 
@@ -310,7 +310,7 @@ def test_failed_dead_and_refused_runs(db):
 
     sched, lines = _scheduler(db, _sources(a=None), runner, clock, max_runs=3)
     sched.run()
-    with Storage.open(db) as st:
+    with open_writer(db) as st:
         state = st.source_states()["a"]
     assert state["consecutive_failures"] == 2 and state["last_crawl_id"] == 2 and state["last_outcome"] == "failed"
     assert any("crawl not run: the crawl exited 2" in line for line in lines)

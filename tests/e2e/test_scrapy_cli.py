@@ -46,7 +46,7 @@ def aio(coro) -> Deferred:
 
 
 def _record(url: str, text: str, title: str):
-    from monitor.store.storage import ArticleRecord
+    from monitor.store.records import ArticleRecord
 
     return ArticleRecord(url=url, source="unit", text=text, title=title, language="en",
                          published="2026-01-05T10:00:00+00:00", author="A. Writer")
@@ -56,12 +56,12 @@ def _pipeline(tmp_path, **settings):
     from scrapy.utils.test import get_crawler
 
     from monitor.crawl.pipelines import StoragePipeline
-    from monitor.store.storage import Storage
+    from monitor.store.db import open_writer
 
     crawler = get_crawler(settings_dict={"MONITOR_DB": str(tmp_path / "m.db"), "MONITOR_BATCH_SIZE": 3,
                                          "MONITOR_BATCH_SECONDS": 600, **settings})
     pipe = StoragePipeline(crawler)
-    pipe.storage = Storage.open(tmp_path / "m.db")
+    pipe.storage = open_writer(tmp_path / "m.db")
     pipe._set_topics(pipe.storage)
     return pipe
 

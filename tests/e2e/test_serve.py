@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 
 from monitor.query.datasette import build_metadata, canned_queries
-from monitor.store.storage import Storage
+from monitor.store.db import open_writer
 from tests.support.helpers import REPO_ROOT
 from tests.support.query_corpus import build
 
@@ -39,7 +39,7 @@ def get_json(url: str):
 @pytest.fixture
 def served(tmp_path):
     path = tmp_path / "news.db"
-    with Storage.open(path) as storage:
+    with open_writer(path) as storage:
         ids = build(storage)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "monitor", "serve", "--db", str(path), "--port", str(port),
@@ -109,7 +109,7 @@ def test_serve_on_a_busy_port_is_one_line_exit_2(tmp_path):
     from monitor.cli import cli
 
     path = tmp_path / "news.db"
-    Storage.open(path).close()
+    open_writer(path).close()
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)

@@ -1,4 +1,4 @@
-"""A small multilingual database for the query tests, built through Storage + ArticleRecord.
+"""A small multilingual database for the query tests, built through the store's writer + ArticleRecord.
 
 Dates are relative to the real clock (the CLI's relative dates use it), except one old article.
 """
@@ -8,7 +8,8 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-from monitor.store.storage import ArticleRecord, FetchError, Storage
+from monitor.store.articles import Writer
+from monitor.store.records import ArticleRecord, FetchError
 from monitor.topics import load_topics
 
 EN_DEAL = ("Kazakhstan and the United States signed a memorandum on critical minerals in Astana on Tuesday.\n"
@@ -33,7 +34,7 @@ def iso(dt: datetime) -> str:
     return dt.replace(microsecond=0).isoformat()
 
 
-def build(storage: Storage, now: datetime | None = None) -> dict[str, int]:
+def build(storage: Writer, now: datetime | None = None) -> dict[str, int]:
     """Store the corpus with the bundled topics; returns name -> article id."""
     now = now or datetime.now(timezone.utc)
     storage.set_topics(load_topics())
@@ -71,7 +72,7 @@ def build(storage: Storage, now: datetime | None = None) -> dict[str, int]:
     return ids
 
 
-def add_bulk(storage: Storage, n: int, *, source: str = "bulk", seed: int = 7) -> list[int]:
+def add_bulk(storage: Writer, n: int, *, source: str = "bulk", seed: int = 7) -> list[int]:
     """n distinct articles (random word salad, so no two are near duplicates) mentioning Kazakhstan."""
     rng = random.Random(seed)
     vocab = [f"w{i}" for i in range(5000)]

@@ -29,9 +29,9 @@ REDIS = "redis://127.0.0.1:9/0"                             # never reached: the
 def files(tmp_path_factory):
     """The inputs, in one folder whose every byte is compared before and after each command."""
     d = tmp_path_factory.mktemp("inputs")
-    from monitor.store.storage import Storage
+    from monitor.store.db import open_writer
 
-    Storage.open(d / "good.db").close()
+    open_writer(d / "good.db").close()
     shutil.copy(d / "good.db", d / "newer.db")
     conn = sqlite3.connect(d / "newer.db")
     conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
@@ -227,9 +227,9 @@ def read_only_db(tmp_path):
     if done.returncode:
         pytest.skip(f"cannot mount a tmpfs: {done.stderr.strip()}")
     try:
-        from monitor.store.storage import Storage
+        from monitor.store.db import open_writer
 
-        Storage.open(mnt / "m.db").close()
+        open_writer(mnt / "m.db").close()
         (mnt / "sources.toml").write_text(OK_SOURCES, encoding="utf-8")
         subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
         yield mnt

@@ -11,14 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import cli
-from monitor.store.storage import Storage
+from monitor.store.db import open_writer
 from tests.support.query_corpus import add_bulk, build
 
 
 @pytest.fixture
 def db(tmp_path):
     path = tmp_path / "monitor.db"
-    with Storage.open(path) as storage:
+    with open_writer(path) as storage:
         ids = build(storage)
     return path, ids
 
@@ -85,7 +85,7 @@ def test_known_sources_and_languages_filter_as_before(db):
     assert r.exit_code == 0 and "No matching articles." in r.stdout
     r = run("export", "--db", path, "--language", "EN", "--source", "astanatimes")
     assert r.exit_code == 0 and {json.loads(x)["id"] for x in r.stdout.splitlines()} == {ids["deal_en"], ids["old"]}
-    with Storage.open(path) as storage:
+    with open_writer(path) as storage:
         storage.db.execute("UPDATE articles SET language = 'pl-PL' WHERE id = ?", [ids["visit_pl"]])
     r = run("export", "--db", path, "--language", "pl")
     assert r.exit_code == 0 and [json.loads(x)["id"] for x in r.stdout.splitlines()] == [ids["visit_pl"]]
@@ -94,7 +94,7 @@ def test_known_sources_and_languages_filter_as_before(db):
 def test_source_and_language_on_an_empty_database_are_refused(tmp_path):
     """Nothing is known in a new database: the refusal says so instead of listing nothing."""
     path = tmp_path / "empty.db"
-    Storage.open(path).close()
+    open_writer(path).close()
     r = run("search", "astana", "--db", path, "--source", "wire")
     assert r.exit_code == 2
     assert r.stderr == "Error: the database has no articles of source 'wire'; known sources: (none: nothing crawled yet)\n"
@@ -114,7 +114,7 @@ def test_missing_database_exit_2(tmp_path):
 
 def test_export_to_file_and_stdout(db, tmp_path):
     path, ids = db
-    with Storage.open(path) as storage:
+    with open_writer(path) as storage:
         add_bulk(storage, 1200)                     # more than one export batch (1000)
     out = tmp_path / "all.jsonl"
     r = run("export", "--db", path, "-o", out)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from monitor.cli import cli
 from monitor.ops.health import HealthRules, assess, failure_reason, health_report, run_outcome, runs_by_source
-from monitor.store.storage import Storage
+from monitor.store.db import open_writer
 
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
@@ -124,7 +124,7 @@ def test_silence_is_measured_in_time_not_runs():
 @pytest.fixture
 def db(tmp_path):
     path = tmp_path / "m.db"
-    with Storage.open(path) as st:
+    with open_writer(path) as st:
         for _ in range(3):
             cid = st.start_crawl(["good", "broken"])
             st.finish_crawl(cid, "finished", {}, {"good": counts(new=1), "broken": counts(pages=0, known=0, errors=2)})
@@ -169,7 +169,7 @@ def test_health_cli_exit_codes_and_formats(db, tmp_path):
 
 def test_health_cli_without_crawls_and_without_database(tmp_path):
     empty = tmp_path / "empty.db"
-    Storage.open(empty).close()
+    open_writer(empty).close()
     result = _cli("health", "--db", empty)
     assert result.exit_code == 0 and "No crawls recorded yet" in result.stdout
     missing = _cli("health", "--db", tmp_path / "nope.db")

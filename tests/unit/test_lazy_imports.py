@@ -52,10 +52,11 @@ def test_search_imports_no_heavy_module(tmp_path):
 
     if "search" not in cli.commands:
         pytest.skip("no search command in this build")
-    from monitor.store.storage import ArticleRecord, Storage
+    from monitor.store.db import open_writer
+    from monitor.store.records import ArticleRecord
 
     db = tmp_path / "s.db"
-    with Storage.open(db) as st:
+    with open_writer(db) as st:
         st.write_batch([ArticleRecord(url="https://example.org/a", source="example", title="Astana talks",
                                       text="Kazakhstan and the United States met in Astana. " * 20)])
     assert heavy_modules_after("search", "kazakhstan", "--db", db) == []

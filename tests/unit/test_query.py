@@ -21,7 +21,8 @@ import pytest
 from monitor.query import formats
 from monitor.query import reads as query
 from monitor.errors import DatabaseError, UsageError
-from monitor.store.storage import ArticleRecord
+from monitor.store.db import open_reader
+from monitor.store.records import ArticleRecord
 from tests.support.query_corpus import add_bulk, build
 
 
@@ -54,7 +55,7 @@ def test_missing_and_foreign_files_are_clear_errors(tmp_path):
 
 def test_connection_is_read_only(corpus):
     path, _, _ = corpus
-    conn = query.connect(path)
+    conn = open_reader(path)
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         conn.execute("DELETE FROM articles")
     conn.close()

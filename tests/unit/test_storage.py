@@ -3,7 +3,8 @@ import sqlite3
 import pytest
 
 from monitor.errors import DatabaseError
-from monitor.store.storage import ArticleRecord, FetchError, Storage
+from monitor.store.db import open_reader, open_writer
+from monitor.store.records import ArticleRecord, FetchError
 
 
 def rec(url, text="Astana hosted talks with Washington on trade and energy. " * 10, **kw):
@@ -18,16 +19,16 @@ def test_schema_and_wal(fresh_db):
 
 
 def test_writer_page_cache(tmp_path):
-    from monitor.store.storage import WRITER_CACHE_MB
+    from monitor.store.db import WRITER_CACHE_MB
 
-    store = Storage.open(tmp_path / "a.db")
+    store = open_writer(tmp_path / "a.db")
     assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -WRITER_CACHE_MB * 1024
     store.close()
-    store = Storage.open(tmp_path / "a.db", cache_mb=8)
+    store = open_writer(tmp_path / "a.db", cache_mb=8)
     assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -8192
     store.close()
-    reader = Storage.open(tmp_path / "a.db", migrate=False)   # readers keep SQLite's default
-    assert reader.db.execute("PRAGMA cache_size").fetchone()[0] == -2000
+    reader = open_reader(tmp_path / "a.db")   # readers keep SQLite's default
+    assert reader.execute("PRAGMA cache_size").fetchone()[0] == -2000
     reader.close()
 
 
@@ -69,26 +70,26 @@ def test_rejects_non_sqlite_file(tmp_path):
     p = tmp_path / "notes.db"
     p.write_text("just some notes, not a database\n" * 10)
     with pytest.raises(DatabaseError, match="not an SQLite database"):
-        Storage.open(p)
+        open_writer(p)
     assert p.read_text().startswith("just some notes")
 
 
 def test_missing_db_when_not_creating(tmp_path):
     with pytest.raises(DatabaseError, match="no such database"):
-        Storage.open(tmp_path / "none.db", create=False)
+        open_writer(tmp_path / "none.db", create=False)
     assert not (tmp_path / "none.db").exists()
 
 
 def test_rejects_newer_schema(tmp_path):
     p = tmp_path / "new.db"
-    Storage.open(p).close()
+    open_writer(p).close()
     conn = sqlite3.connect(p)
     conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
                  "VALUES ('media-monitor', 'm999_future', 'now')")
     conn.commit()
     conn.close()
     with pytest.raises(DatabaseError, match="newer media-monitor"):
-        Storage.open(p)
+        open_writer(p)
 
 
 def test_other_programs_database_refused(tmp_path):
@@ -98,4 +99,101 @@ def test_other_programs_database_refused(tmp_path):
     conn.commit()
     conn.close()
     with pytest.raises(DatabaseError, match="another program"):
-        Storage.open(p)
+        open_writer(p)
+
+
+# --------------------------------------------------------------------------- the one door (monitor.store.db)
+
+def _migrated_until(path, stop_before: str) -> None:
+    """A file as an older media-monitor left it: the migrations before ``stop_before`` applied."""
+    import sqlite_utils
+
+    from monitor.store.schema import migrations
+
+    db = sqlite_utils.Database(path)
+    migrations.apply(db, stop_before=stop_before)
+    db.close()
+
+
+def test_reader_cannot_write_and_leaves_the_file_as_it_was(tmp_path):
+    from monitor.store.db import SQLOperationalError
+
+    p = tmp_path / "r.db"
+    with open_writer(p) as w:
+        w.write_batch([rec("https://w.example/a")])
+    before = p.read_bytes()
+    reader = open_reader(p)
+    assert reader.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
+    with pytest.raises(SQLOperationalError, match="readonly"):
+        reader.execute("DELETE FROM articles")
+    with pytest.raises(SQLOperationalError, match="readonly"):
+        reader.execute("CREATE TABLE x (y)")
+    reader.close()
+    assert p.read_bytes() == before
+
+
+def test_writer_applies_pending_migrations_and_the_reader_does_not(tmp_path):
+    import sqlite_utils
+
+    from monitor.store.schema import KNOWN_MIGRATIONS, applied_migrations, pending_migrations
+
+    p = tmp_path / "old.db"
+    _migrated_until(p, "m005_schedule")
+    old = sqlite_utils.Database(p)
+    assert pending_migrations(old) == ["m005_schedule", "m006_fts_sqlite_utils"]
+    old.close()
+    reader = open_reader(p)   # an older file can be read as it is
+    assert not reader.execute("SELECT 1 FROM sqlite_master WHERE name = 'source_state'").fetchone()
+    reader.close()
+    assert pending_migrations(sqlite_utils.Database(p)) == ["m005_schedule", "m006_fts_sqlite_utils"]
+    with open_writer(p) as w:
+        assert pending_migrations(w.db) == []
+        assert set(applied_migrations(w.db)) == KNOWN_MIGRATIONS
+        assert "source_state" in w.db.table_names()
+
+
+def test_known_migrations_are_every_registered_one(fresh_db):
+    from monitor.store.schema import KNOWN_MIGRATIONS, applied_migrations
+
+    assert applied_migrations(fresh_db.db)[0] == "m001_initial"
+    assert set(applied_migrations(fresh_db.db)) == KNOWN_MIGRATIONS and len(KNOWN_MIGRATIONS) >= 6
+
+
+@pytest.mark.parametrize("opener", [open_reader, open_writer], ids=["reader", "writer"])
+def test_a_newer_schema_is_refused_by_reader_and_writer(tmp_path, opener):
+    p = tmp_path / "newer.db"
+    open_writer(p).close()
+    conn = sqlite3.connect(p)
+    conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+                 "VALUES ('media-monitor', 'm999_future', 'now')")
+    conn.commit()
+    conn.close()
+    with pytest.raises(DatabaseError, match="newer media-monitor .schema m999_future"):
+        opener(p)
+
+
+@pytest.mark.parametrize("content,words", [(b"", "is empty"), (b"notes\n", "not an SQLite database"),
+                                           (b"just some notes, not a database\n" * 10, "not an SQLite database")])
+def test_reader_refuses_what_is_not_a_database(tmp_path, content, words):
+    p = tmp_path / "x.db"
+    p.write_bytes(content)
+    with pytest.raises(DatabaseError, match=words):
+        open_reader(p)
+    assert p.read_bytes() == content and sorted(f.name for f in tmp_path.iterdir()) == ["x.db"]
+
+
+def test_one_shared_writer_per_file_per_process(tmp_path):
+    from monitor.store.db import acquire_writer, release_writer
+
+    p = tmp_path / "shared.db"
+    first = acquire_writer(p)
+    second = acquire_writer(tmp_path / "." / "shared.db")   # the same file, however it is named
+    assert second is first
+    release_writer(second)
+    assert first.count() == 0                               # still open for the other holder
+    release_writer(first)
+    with pytest.raises(sqlite3.ProgrammingError):           # the last holder closed it
+        first.count()
+    third = acquire_writer(p)
+    assert third is not first
+    release_writer(third)

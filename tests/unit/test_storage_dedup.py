@@ -1,11 +1,14 @@
-"""Storage + dedup: duplicate_of roots, fingerprints and LSH buckets, stories of language editions, versions."""
+"""The writer + dedup: duplicate_of roots, fingerprints and LSH buckets, stories of language editions, versions."""
 
 from __future__ import annotations
 
 import pytest
 
 from monitor.dedup import fingerprints as dedup
-from monitor.store.storage import ArticleRecord, Storage
+from monitor.store.articles import Writer
+from monitor.store.db import open_writer
+from monitor.store.records import ArticleRecord
+from monitor.store.schema import migrations
 from tests.support.dedup_samples import EXACT_COPY, NEAR_COPY, OTHER_TOPIC, SAME_TOPIC, STORY
 
 
@@ -24,7 +27,7 @@ def dup_of(db, article_id):
 def test_m002_tables(fresh_db):
     names = set(fresh_db.db.table_names())
     assert {"article_fingerprints", "lsh_buckets", "article_versions", "story_links", "fetch_state"} <= names
-    applied = [m.name for m in __import__("monitor.store.storage", fromlist=["migrations"]).migrations.applied(fresh_db.db)]
+    applied = [m.name for m in migrations.applied(fresh_db.db)]
     assert "m002_dedup" in applied
     plan = fresh_db.db.execute("EXPLAIN QUERY PLAN SELECT article_id FROM lsh_buckets WHERE key IN (1, 2, 3)").fetchall()
     assert any("USING PRIMARY KEY" in row[-1] or "USING INDEX" in row[-1] for row in plan), plan
@@ -117,14 +120,14 @@ def test_threshold_is_per_instance(fresh_db, tmp_path):
     fresh_db.near_dup_threshold = min(j, dedup.NEAR_DUP_THRESHOLD)
     store(fresh_db, rec("https://a.example/1"))
     assert store(fresh_db, rec("https://b.example/1", edited))[0].status == "duplicate"
-    strict = Storage.open(tmp_path / "strict.db")
+    strict = open_writer(tmp_path / "strict.db")
     try:
         strict.near_dup_threshold = 0.99
         store(strict, rec("https://a.example/1"))
         assert store(strict, rec("https://b.example/1", edited))[0].status == "new"
     finally:
         strict.close()
-    assert Storage.near_dup_threshold == dedup.NEAR_DUP_THRESHOLD
+    assert Writer.near_dup_threshold == dedup.NEAR_DUP_THRESHOLD
 
 
 def test_near_duplicate_lookup_uses_the_index(fresh_db):

@@ -7,8 +7,9 @@ import re
 import pytest
 
 from monitor.errors import TopicsError
-from monitor.store.storage import ArticleRecord
-from monitor.topics import Topic, bundled_topics_path, fts_query_error, load_topics, matching_topics, parse_topics
+from monitor.store.records import ArticleRecord
+from monitor.store.schema import matching_topics
+from monitor.topics import Topic, bundled_topics_path, fts_query_error, load_topics, parse_topics
 
 BUNDLED = load_topics()
 BY_NAME = {t.name: t for t in BUNDLED}
