@@ -12,6 +12,7 @@ connection.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -38,7 +39,7 @@ class Writer(CrawlLog):
     def close(self) -> None:
         try:
             self.db.conn.close()
-        except Exception:  # noqa: BLE001 - closing a broken connection must not hide the real error
+        except sqlite3.Error:
             pass
 
     def __enter__(self):
