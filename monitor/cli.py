@@ -82,13 +82,18 @@ def crawl(source_names, sources_path, topics_path, db_path, tags, overrides, max
     (the first one lets the pages in flight finish for MONITOR_STOP_TIMEOUT seconds, a second one stops
     at once; SIGTERM stops the same way and exits 0).
     """
-    from monitor.crawl.run import run_crawl
+    from monitor.crawl.run import plan_crawl, run_crawl
 
-    summary = run_crawl(
-        source_names, sources_path=sources_path, topics_path=topics_path, db_path=db_path, tags=tags,
-        overrides=overrides, max_articles=max_articles, refresh=refresh,
-        echo=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)), log_file=log_file,
-        redis_url=redis_url, crawl_key=crawl_key, notify=lambda m: click.echo(m, err=True))
+    plan = plan_crawl(source_names, sources_path=sources_path, topics_path=topics_path, db_path=db_path, tags=tags,
+                      overrides=overrides, max_articles=max_articles, refresh=refresh, log_file=log_file,
+                      redis_url=redis_url, crawl_key=crawl_key)
+    echo = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
+    if plan.distributed:   # one worker of a distributed crawl: requests and articles go through Redis
+        from monitor.distributed.workers import run_worker
+
+        summary = run_worker(plan, echo=echo)
+    else:
+        summary = run_crawl(plan=plan, echo=echo, notify=lambda m: click.echo(m, err=True))
     click.echo(summary.render())
     sys.exit(summary.exit_code)
 

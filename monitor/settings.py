@@ -45,6 +45,8 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "monitor.crawl.extensions.CrawlProgress": 500,
+    # stored articles and conditional-GET validators for the spider (SQLite; Redis in a distributed crawl)
+    "monitor.crawl.urlmemory.UrlMemory": 100,
 }
 # monitor/crawl/middlewares.py (docs/reliability.md): Retry-After and back-off around RetryMiddleware (550),
 # bodies mislabelled as compressed (before HttpCompression, 590), redirect loops (before Redirect, 600)

@@ -21,22 +21,17 @@ from pathlib import Path
 
 from scrapy.exceptions import DropItem
 
-from monitor.extract import RejectReason, Rejection
-from monitor.crawl.extractpool import ExtractConfig, article_to_record  # noqa: F401 (article_to_record re-exported)
+from monitor.crawl.extractpool import ExtractConfig
 from monitor.crawl.items import ArticleItem, is_internal, record_item
+from monitor.crawl.scrapy_compat import close_spider_later, downloads_in_flight, is_scrapy_parse, scraper_backed_up
+from monitor.crawl.urlmemory import UrlMemory
+from monitor.extract import RejectReason, Rejection
 from monitor.store.records import ArticleRecord, FetchError
 
 logger = logging.getLogger(__name__)
 
 # Rejections of pages found by link-following are expected (listings, hubs): not errors.
 QUIET_REJECTIONS = {RejectReason.NOT_ARTICLE, RejectReason.TOO_SHORT, RejectReason.NO_MAIN_TEXT}
-
-
-def scrapy_parse_command(crawler) -> bool:
-    """Whether this crawler runs ``scrapy parse``: that command replaces the spider class's ``start()`` with
-    its own (scrapy/commands/parse.py, 2.13+); nothing is written to the database then."""
-    start = getattr(getattr(crawler, "spidercls", None), "start", None)
-    return getattr(start, "__module__", "") == "scrapy.commands.parse"
 
 
 class ExtractionPipeline:
@@ -56,7 +51,7 @@ class ExtractionPipeline:
         return cls(crawler)
 
     def open_spider(self):
-        if scrapy_parse_command(self.crawler):   # `scrapy parse`: a pool only if --pipelines sends a page
+        if is_scrapy_parse(self.crawler):   # `scrapy parse`: a pool only if --pipelines sends a page
             return
         from monitor.crawl import extractpool
 
@@ -122,13 +117,13 @@ class StoragePipeline:
         self.own_crawl = False
         self.records: list[ArticleRecord] = []
         self.errors: list[FetchError] = []
-        self.pending_urls: set[str] = set()
         self.aliases: list[tuple[str, list[str], int]] = []   # url_alias items not yet resolved (url, keys, tries)
         self.fetch_states: dict[str, tuple] = {}              # fetch_state items, saved when the spider finishes
         self.near_dup_threshold = s.getfloat("MONITOR_NEAR_DUP_THRESHOLD")
         self.stored = 0
         self.last_flush = time.monotonic()
         self.storage = None   # the process's writer of MONITOR_DB (monitor.store.db.acquire_writer)
+        self.memory: UrlMemory | None = None   # the crawl's URL memory: told which articles wait in the batch
         self.loop = None
         self.write_error: str | None = None   # set when a batch could not be written (disk full ...)
         # items out for Scrapy: a feed export, MONITOR_ARTICLE_ITEMS, or a plain `scrapy crawl` (no MONITOR_CRAWL_ID:
@@ -137,7 +132,7 @@ class StoragePipeline:
         self.emit = bool(s.getdict("FEEDS")) or s.getbool("MONITOR_ARTICLE_ITEMS") or self.crawl_id is None
         self.waiters: list = []   # per record in self.records: a Deferred fired with its ArticleItem | None
         self.urls: dict[int, str] = {}   # id(record) -> the URL its page was fetched at (emit only)
-        self.active = not scrapy_parse_command(crawler)   # `scrapy parse` never writes the database
+        self.active = not is_scrapy_parse(crawler)   # `scrapy parse` never writes the database
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -164,9 +159,7 @@ class StoragePipeline:
             self.own_crawl = True
         self.storage.crawl_id = self.crawl_id
         self.storage.near_dup_threshold = self.near_dup_threshold
-        spider.known_urls = self.known_urls
-        spider.known_articles = self.known_articles
-        spider.fetch_state_for = self.fetch_state_for
+        self.memory = self.crawler.get_extension(UrlMemory)
         from twisted.internet import task
 
         self.loop = task.LoopingCall(self._tick)
@@ -191,7 +184,7 @@ class StoragePipeline:
         if self.write_error is None:
             self._save_fetch_states(reason)
         if self.own_crawl and self.write_error is None:   # `scrapy crawl NAME`: the same outcome as `monitor crawl`
-            from monitor.crawl.run import counts_from_stats, source_outcome
+            from monitor.outcomes import counts_from_stats, source_outcome
 
             stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}   # (Scrapy sets it after this signal)
             counts = counts_from_stats(stats)
@@ -204,29 +197,6 @@ class StoragePipeline:
         self.storage = None
 
     # ---- items
-    def known_urls(self, urls):
-        from monitor.crawl.spider import url_keys_cached as url_keys
-
-        candidates = set(urls) | {k for u in urls for k in url_keys(u)}
-        hits = candidates & self.pending_urls
-        return hits | self.storage.known_urls(candidates)
-
-    def known_articles(self, urls) -> dict:
-        """``url -> (article_id, fetched_at)`` of stored articles these URLs (or their canonical forms) are
-        variants of; keys are the URLs asked for."""
-        from monitor.crawl.spider import url_keys_cached as url_keys
-
-        out = {}
-        for u in urls:
-            found = self.storage.known_articles([u, *url_keys(u)])
-            if found:
-                out[u] = next(iter(found.values()))
-        return out
-
-    def fetch_state_for(self, url) -> dict | None:
-        """Stored ETag / Last-Modified of a feed, sitemap or section page (conditional GET), or None."""
-        return self.storage.fetch_state(url) if self.storage is not None else None
-
     # fetch_state is not saved when a page failed for a reason that may pass: a 304 next time would
     # hide the articles that could not be fetched this time
     TRANSIENT_ERRORS = ("server_error", "timeout", "connection_refused", "connection_lost", "rate_limited",
@@ -261,7 +231,8 @@ class StoragePipeline:
                 waiter = Deferred()
                 self.urls[id(rec)] = item.get("url")
             self.waiters.append(waiter)
-            self.pending_urls.update([rec.url, *rec.variants])
+            if self.memory is not None:   # known from now on: not fetched again before the batch is written
+                self.memory.add_pending([rec.url, *rec.variants])
             if self.max_articles and self.stored + len(self.records) >= self.max_articles:
                 self.flush()
             else:
@@ -295,12 +266,7 @@ class StoragePipeline:
         """Timer: the time-based flush; with items waiting for their batch, also flush when the downloader has
         nothing in flight (the crawl's last pages) or Scrapy's scraper slot is full (it would stop fetching)."""
         if any(w is not None for w in self.waiters):
-            try:
-                engine = self.crawler.engine
-                idle = not engine.downloader.active or engine.scraper.slot.needs_backout()
-            except (AttributeError, RuntimeError):   # no engine (yet): nothing to wait for
-                idle = True
-            if idle:
+            if not downloads_in_flight(self.crawler) or scraper_backed_up(self.crawler):
                 self.flush()
                 return
         self._flush_if_due()
@@ -367,7 +333,8 @@ class StoragePipeline:
             results = self.storage.write_batch(records, errors)
         finally:   # written or not, no article item waits for this batch any longer
             self._release(waiters, records, results, urls)
-        self.pending_urls.clear()
+        if self.memory is not None:
+            self.memory.clear_pending()
         self._resolve_aliases()
         stats = self.crawler.stats
         for res in results:
@@ -389,14 +356,8 @@ class StoragePipeline:
         self.aliases = [(u, k, tries[u] + 1) for u, k in left if tries[u] + 1 < self.MAX_ALIAS_TRIES]
 
     def _close(self, reason):
-        engine = self.crawler.engine
-        if engine is None or getattr(self, "_closing", False):
-            return
-        self._closing = True
-        from scrapy.utils.defer import deferred_from_coro
-        from twisted.internet import reactor
-
-        reactor.callLater(0, lambda: deferred_from_coro(engine.close_spider_async(reason=reason)))
+        if not getattr(self, "_closing", False):
+            self._closing = close_spider_later(self.crawler, reason)
 
 
 class DropInternalItems:

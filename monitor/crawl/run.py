@@ -1,14 +1,15 @@
-"""``run_crawl``: the Python API behind ``monitor crawl``.
+"""``plan_crawl`` and ``run_crawl``: the Python API behind ``monitor crawl``.
 
-Validates everything the user gave (sources, topics, settings, database) before any request is made,
-opens one ``crawls`` row for the run, runs one spider per source in a single Scrapy process, then
-completes the row and returns a ``CrawlSummary``.  A Twisted reactor starts once per process, so call
-this once per process (tests run it in a subprocess).
+``plan_crawl`` validates everything the user gave (sources, spider classes, topics, settings, database path)
+before any request is made; ``run_crawl`` opens one ``crawls`` row for the run, runs one spider per source in a
+single Scrapy process (``monitor.crawl.process``), then completes the row and returns a ``CrawlSummary``.  A
+plan with a Redis URL is run by ``monitor.distributed.workers.run_worker`` instead (the CLI chooses: this
+module knows nothing of Redis).  A Twisted reactor starts once per process, so call this once per process
+(tests run it in a subprocess).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -16,142 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from monitor.errors import MonitorError, UsageError
+from monitor.outcomes import COUNT_KEYS, counts_from_stats, crawl_headline, source_outcome, source_status, \
+    status_from_reason
 from monitor.sources.catalogue import load_sources, select_sources
+from monitor.topics import load_topics
 
 logger = logging.getLogger(__name__)
-
-COUNT_KEYS = ("pages_fetched", "articles_new", "duplicates", "errors", "skipped_known")
-
-
-def counts_from_stats(stats: dict) -> dict:
-    """Map Scrapy stats of one spider to the crawls-table counters."""
-    return {
-        "pages_fetched": stats.get("downloader/response_count", 0),
-        "articles_new": stats.get("monitor/new", 0),
-        "duplicates": stats.get("monitor/duplicate", 0),
-        "errors": stats.get("monitor/errors", 0),
-        "skipped_known": stats.get("monitor/skipped_known", 0) + stats.get("monitor/known", 0),
-        # incremental crawls (docs/dedup.md): stored articles re-fetched and found changed; 304 answers
-        "articles_updated": stats.get("monitor/updated", 0),
-        "not_modified": stats.get("monitor/not_modified", 0),
-    }
-
-
-def status_from_reason(reason: str | None) -> str:
-    if reason in ("finished", "max_articles", "closespider_itemcount", "closespider_pagecount"):
-        return "finished"
-    if reason == "shutdown":
-        return "stopped"
-    return "failed" if reason else "interrupted"
-
-
-# --------------------------------------------------------------------------- honest outcomes (docs/reliability.md)
-
-def usable_responses(stats: dict) -> int:
-    """Responses of a source that could be read: any HTTP status below 400 (304 Not Modified included)."""
-    total = 0
-    for key, value in stats.items():
-        if key.startswith("downloader/response_status_count/"):
-            try:
-                code = int(key.rsplit("/", 1)[1])
-            except ValueError:
-                continue
-            if code < 400:
-                total += int(value or 0)
-    return total
-
-
-def source_status(stats: dict) -> str:
-    """``finished``, ``stopped``, ``interrupted`` or ``failed`` for one source's part of a crawl.
-
-    A source whose spider finished is ``failed`` when none of its requests brought a readable response
-    (nothing answered, or only 4xx/5xx answers): a host that cannot be resolved, refuses connections, times
-    out, or rejects every request.  One usable response (even robots.txt) makes it ``finished``; its page
-    errors are then counted, not fatal (``monitor health`` judges repeated partial failures)."""
-    status = status_from_reason(stats.get("finish_reason"))
-    if status != "finished":
-        return status
-    tried = (stats.get("downloader/response_count", 0) or stats.get("downloader/exception_count", 0)
-             or stats.get("monitor/errors", 0))
-    return "failed" if tried and usable_responses(stats) == 0 else "finished"
-
-
-_REASON_PHRASES = {   # fetch_errors.reason -> phrases for one host, for n hosts, for unknown hosts
-    "dns_error": ("DNS lookup failed for {host}", "DNS lookup failed for {n} hosts", "DNS lookup failed"),
-    "connection_refused": ("connection refused by {host}", "connection refused by {n} hosts", "connection refused"),
-    "timeout": ("timed out (no answer from {host} within DOWNLOAD_TIMEOUT)", "timed out ({n} hosts)", "timed out"),
-    "connection_lost": ("connection lost ({host})", "connection lost ({n} hosts)", "connection lost"),
-}
-_HTTP_PHRASES = {"forbidden": "forbidden (HTTP 403)", "not_found": "not found (HTTP 404)", "gone": "gone (HTTP 410)",
-                 "rate_limited": "rate limited (HTTP 429)", "server_error": "server error (HTTP 5xx)",
-                 "http_error": "HTTP error"}
-
-
-def describe_source_failure(errors, stats: dict | None = None) -> str:
-    """One human reason for a source that failed completely, from its ``fetch_errors`` rows of the crawl
-    (``(reason, url)`` pairs), e.g. "DNS lookup failed for 3 hosts", "connection refused by 10.0.0.1:80",
-    "forbidden (HTTP 403) for 4 pages"; falls back on the Scrapy stats when no row is there."""
-    from urllib.parse import urlsplit
-
-    stats = stats or {}
-    by_reason: dict[str, list] = {}
-    for reason, url in errors or ():
-        parts = urlsplit(url or "")
-        host = parts.hostname if reason == "dns_error" else parts.netloc
-        by_reason.setdefault(reason, []).append(host or "?")
-    if not by_reason:   # no rows (not written): the counters of the spider
-        for key, value in stats.items():
-            if key.startswith("monitor/errors/") and value:
-                by_reason[key.split("/", 2)[2]] = [None] * int(value)
-    if not by_reason:
-        codes = sorted(k.rsplit("/", 1)[1] for k in stats if k.startswith("downloader/response_status_count/"))
-        if codes:
-            return f"every answer was an HTTP error ({', '.join(codes)})"
-        return "no request got an answer"
-    phrases = []
-    for reason, hosts in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
-        named = sorted({h for h in hosts if h})
-        if reason in _REASON_PHRASES:
-            one, many, bare = _REASON_PHRASES[reason]
-            phrases.append(one.format(host=named[0]) if len(named) == 1
-                           else many.format(n=len(named)) if named else bare)
-        else:
-            what = _HTTP_PHRASES.get(reason, reason.replace("_", " "))
-            phrases.append(f"{what} for {len(hosts)} page{'s' if len(hosts) != 1 else ''}")
-    if len(phrases) > 3:
-        phrases = [*phrases[:3], f"{len(phrases) - 3} other kind(s) of error"]
-    return "; ".join(phrases)
-
-
-def source_outcome(stats: dict, storage=None, crawl_id=None, name=None) -> dict:
-    """``{"status": ...}`` of one source's part of a crawl, plus ``"failure"`` (one reason) when it failed; the
-    reason is built from the source's ``fetch_errors`` rows of the crawl when ``storage`` is given."""
-    out = {"status": source_status(stats)}
-    if out["status"] == "failed":
-        reason = stats.get("finish_reason")
-        if status_from_reason(reason) == "failed":
-            out["failure"] = f"the spider ended with {reason} (see the log)"
-        else:
-            rows = storage.crawl_errors(crawl_id, name) if storage is not None and crawl_id else []
-            out["failure"] = describe_source_failure(rows, stats)
-    return out
-
-
-def crawl_headline(per_source: dict) -> str | None:
-    """What probably happened when every source of a crawl failed (None otherwise)."""
-    if not per_source or any(c.get("status") != "failed" for c in per_source.values()):
-        return None
-    unreached = all(int(c.get("pages_fetched") or 0) == 0 for c in per_source.values())
-    if len(per_source) == 1:
-        name, c = next(iter(per_source.items()))
-        verb = "could not be reached" if unreached else "failed"
-        return f"the source {name} {verb}: {c.get('failure') or 'see above'}"
-    if not unreached:
-        return f"all {len(per_source)} sources failed (reasons above)"
-    if all(str(c.get("failure", "")).startswith("DNS lookup failed") for c in per_source.values()):
-        return "no source could be reached (every DNS lookup failed): is the network up?"
-    return "no source could be reached: is the network up?"
-
 
 @dataclass
 class CrawlSummary:
@@ -171,8 +42,6 @@ class CrawlSummary:
     def exit_code(self) -> int:
         """1 when the crawl failed (every source failed, or the database could not be written), 130 when
         Ctrl-C (SIGINT) stopped it (the shell convention), else 0 (SIGTERM: a service manager's normal stop)."""
-        import signal
-
         if self.status == "stopped" and self.stop_signal == signal.SIGINT:
             return 130
         return 1 if self.status == "failed" else 0
@@ -217,8 +86,9 @@ def parse_overrides(overrides) -> dict:
     return parse(overrides, default_settings)
 
 
-def build_settings(*, db_path: Path, sources_path, topics_path, overrides: dict, crawl_id: int | None,
-                   max_articles: int | None, refresh: bool, log_file=None):
+def build_settings(*, db_path: Path, sources_path, topics_path, overrides: dict, max_articles: int | None,
+                   refresh: bool, log_file=None):
+    """Scrapy settings of a crawl: ``monitor.settings``, then what the command line gave."""
     from scrapy.settings import Settings
 
     settings = Settings()
@@ -228,8 +98,6 @@ def build_settings(*, db_path: Path, sources_path, topics_path, overrides: dict,
         settings.set("MONITOR_SOURCES", str(sources_path), priority="cmdline")
     if topics_path:
         settings.set("MONITOR_TOPICS", str(topics_path), priority="cmdline")
-    if crawl_id:
-        settings.set("MONITOR_CRAWL_ID", crawl_id, priority="cmdline")
     if max_articles:
         settings.set("MONITOR_MAX_ARTICLES", max_articles, priority="cmdline")
     if refresh:
@@ -243,43 +111,67 @@ def build_settings(*, db_path: Path, sources_path, topics_path, overrides: dict,
     return settings
 
 
-def run_crawl(source_names=(), *, sources_path=None, topics_path=None, db_path=None, tags=(), overrides=(),
-              max_articles=None, refresh=False, echo=print, log_file=None, redis_url=None, crawl_key=None,
-              notify=None):
-    """Crawl the chosen sources into the database; see module docstring.
+@dataclass
+class CrawlPlan:
+    """A crawl checked and ready: what ``monitor crawl`` runs, locally (``run_crawl``) or as one worker of a
+    distributed crawl (``monitor.distributed.workers.run_worker``, when ``redis_url`` is set)."""
 
-    ``echo`` gets the progress lines; ``notify`` (default: ``echo``) the line printed when a stop signal
-    arrives, which the CLI shows even with ``-q``.
+    sources: list                 # the chosen Source objects
+    spider_classes: list          # their spider classes (monitor.crawl.spiderloader.spider_class_for)
+    settings: object              # scrapy.settings.Settings
+    db: Path                      # the database file (not used by a worker)
+    redis_url: str | None = None  # --redis / -s MONITOR_REDIS_URL / $MONITOR_REDIS_URL
 
-    With ``redis_url`` (or ``-s MONITOR_REDIS_URL=...`` / ``$MONITOR_REDIS_URL``) this process is one worker
-    of a distributed crawl (``monitor.distributed.workers.run_worker``): no database access, returns a WorkerSummary.
-    """
-    from monitor.store.db import acquire_writer, release_writer, resolve_db_path
+    @property
+    def distributed(self) -> bool:
+        return bool(self.redis_url)
+
+
+def plan_crawl(source_names=(), *, sources_path=None, topics_path=None, db_path=None, tags=(), overrides=(),
+               max_articles=None, refresh=False, log_file=None, redis_url=None, crawl_key=None) -> CrawlPlan:
+    """Check everything the user gave (sources and their spider classes, topics, settings, database path)
+    before any request is made or any file is opened; see ``CrawlPlan``."""
+    from monitor.crawl.spiderloader import spider_class_for
+    from monitor.store.db import resolve_db_path
 
     sources_file = sources_path or os.environ.get("MONITOR_SOURCES") or None
     sources = select_sources(load_sources(sources_file), names=source_names, tags=tags)
     if not sources:
         raise UsageError("no sources to crawl (the sources file lists none, or all are disabled)")
+    spider_classes = [spider_class_for(s) for s in sources]
     topics_file = topics_path or os.environ.get("MONITOR_TOPICS") or None
-    _validate_topics(topics_file)
-    parsed_overrides = parse_overrides(overrides)
+    load_topics(topics_file)   # a bad topics file is refused now (the topics module owns the rules)
+    parsed = parse_overrides(overrides)
     db = resolve_db_path(db_path).resolve()
-    redis_url = redis_url or parsed_overrides.get("MONITOR_REDIS_URL") or os.environ.get("MONITOR_REDIS_URL")
-    if redis_url:  # distributed worker: requests shared in Redis, articles pushed to Redis (docs/scaling.md)
-        from monitor.distributed.workers import run_worker
+    redis_url = redis_url or parsed.get("MONITOR_REDIS_URL") or os.environ.get("MONITOR_REDIS_URL") or None
+    if redis_url and crawl_key:
+        parsed["MONITOR_REDIS_CRAWL"] = crawl_key
+    settings = build_settings(db_path=db, sources_path=sources_file, topics_path=topics_file, overrides=parsed,
+                              max_articles=max_articles, refresh=refresh, log_file=log_file)
+    return CrawlPlan(sources=sources, spider_classes=spider_classes, settings=settings, db=db, redis_url=redis_url)
 
-        if crawl_key:
-            parsed_overrides["MONITOR_REDIS_CRAWL"] = crawl_key
-        settings = build_settings(db_path=db, sources_path=sources_file, topics_path=topics_file,
-                                  overrides=parsed_overrides, crawl_id=None, max_articles=max_articles,
-                                  refresh=refresh, log_file=log_file)
-        _attach_progress(echo)
-        return run_worker(sources, settings=settings, redis_url=redis_url, echo=echo)
 
-    settings = build_settings(db_path=db, sources_path=sources_file, topics_path=topics_file,
-                              overrides=parsed_overrides, crawl_id=None, max_articles=max_articles,
-                              refresh=refresh, log_file=log_file)
-    # the crawl's one writer: its spiders' StoragePipelines share it (monitor.store.db.acquire_writer)
+def run_crawl(source_names=(), *, sources_path=None, topics_path=None, db_path=None, tags=(), overrides=(),
+              max_articles=None, refresh=False, echo=print, log_file=None, notify=None,
+              plan: CrawlPlan | None = None) -> "CrawlSummary":
+    """Crawl the chosen sources into the database; see module docstring.
+
+    ``echo`` gets the progress lines; ``notify`` (default: ``echo``) the line printed when a stop signal
+    arrives, which the CLI shows even with ``-q``.  ``plan``: a ``plan_crawl`` result (then the other
+    arguments are not read).  A plan with a Redis URL (``-s MONITOR_REDIS_URL`` or ``$MONITOR_REDIS_URL``) is
+    for ``monitor.distributed.workers.run_worker``: refused here, so no database is written behind it.
+    """
+    from monitor.store.db import acquire_writer, release_writer
+
+    if plan is None:
+        plan = plan_crawl(source_names, sources_path=sources_path, topics_path=topics_path, db_path=db_path,
+                          tags=tags, overrides=overrides, max_articles=max_articles, refresh=refresh,
+                          log_file=log_file)
+    if plan.distributed:
+        raise UsageError("MONITOR_REDIS_URL is set: this crawl is a worker of a distributed crawl "
+                         "(`monitor crawl --redis`, monitor.distributed.workers.run_worker)")
+    settings, db = plan.settings, plan.db
+    # the crawl's one writer: its spiders' StoragePipelines and URL memories share it (monitor.store.db)
     storage = acquire_writer(db, cache_mb=settings.getint("MONITOR_SQLITE_CACHE_MB"))
     try:
         storage.mark_interrupted_crawls()
@@ -288,185 +180,58 @@ def run_crawl(source_names=(), *, sources_path=None, topics_path=None, db_path=N
             cid, pid = running[0]
             raise UsageError(f"{db}: crawl {cid} (process {pid}) is still running on this database; "
                              f"wait for it to finish or stop it first")
-        crawl_id = storage.start_crawl([s.name for s in sources])
+        crawl_id = storage.start_crawl([s.name for s in plan.sources])
     except BaseException:
         release_writer(storage)
         raise
     try:
         settings.set("MONITOR_CRAWL_ID", crawl_id, priority="cmdline")
-        return _run_spiders(sources, settings, storage, crawl_id, db, echo=echo, notify=notify)
+        return _run_spiders(plan, storage, crawl_id, echo=echo, notify=notify)
     finally:
         release_writer(storage)
 
 
-def _run_spiders(sources, settings, storage, crawl_id, db, *, echo, notify) -> "CrawlSummary":
+def _run_spiders(plan: CrawlPlan, storage, crawl_id, *, echo, notify) -> "CrawlSummary":
     """One spider per source in one CrawlerProcess, then the crawls row completed through ``storage``."""
-    _attach_progress(echo)
-    echo(f"Crawl {crawl_id}: {len(sources)} source(s) -> {db}")
+    from monitor.crawl import terminal
+    from monitor.crawl.process import (attach_progress, ignore_stop_signals, make_process, restore_signals,
+                                       salvage, start_crawlers)
 
-    from scrapy.utils.misc import load_object
-
-    from monitor.crawl import terminal as crawllog
-    from monitor.crawl.spider import NewsSpider
-
+    settings, db = plan.settings, plan.db
+    attach_progress(echo)
+    echo(f"Crawl {crawl_id}: {len(plan.sources)} source(s) -> {db}")
     # the terminal gets no traceback for a page that could not be fetched (monitor/crawl/terminal.py); LOG_FILE all
     settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
-    process = _process_class()(settings, notify=notify or echo,
-                               stop_timeout=settings.getfloat("MONITOR_STOP_TIMEOUT"))
-    handlers = crawllog.install(settings)
+    process = make_process(settings, notify=notify or echo, stop_timeout=settings.getfloat("MONITOR_STOP_TIMEOUT"))
+    handlers = terminal.install(settings)
     try:
         from scrapy.utils.log import log_scrapy_info
 
         log_scrapy_info(settings)   # (logged by CrawlerProcess before these handlers existed)
-        crawlers = []
-        for source in sources:
-            base = load_object(source.spider) if source.spider else NewsSpider
-            crawler = process.create_crawler(base.for_source(source))
-            crawlers.append(crawler)
-            process.crawl(crawler)
+        crawlers = start_crawlers(process, plan.spider_classes)
         status = "finished"
         try:
             process.start()
-        except KeyboardInterrupt:   # Ctrl-C before the reactor installed its handlers
+        except KeyboardInterrupt:   # Ctrl-C while the process was being set up
             status = "stopped"
             process.stop_signal = process.stop_signal or signal.SIGINT
         except Exception as exc:  # noqa: BLE001 - reported and recorded, the CLI exits 1
             status = "failed"
             echo(f"crawl failed: {exc!r}")
         # the engine has stopped: a late SIGINT/SIGTERM must not kill the process before the crawls row is done
-        previous = _ignore_stop_signals()
+        previous = ignore_stop_signals()
         try:
             if process.stop_signal and status == "finished":
                 status = "stopped"
             if process.forced:   # the reactor stopped under the spiders: commit what they hold
-                _salvage(crawlers)
+                salvage(crawlers)
             summary = _finish(crawlers, storage, crawl_id, db, status, echo, forced=process.forced)
             summary.stop_signal = process.stop_signal
             return summary
         finally:
-            _restore_signals(previous)
+            restore_signals(previous)
     finally:
-        crawllog.uninstall(handlers)
-
-
-def _engine(crawler):
-    """The crawler's engine, or None before its crawl started (Scrapy 2.19 raises on ``crawler.engine`` then)."""
-    try:
-        return crawler.engine
-    except (RuntimeError, AttributeError):
-        return None
-
-
-def _stats(crawler) -> dict:
-    try:
-        return crawler.stats.get_stats() if crawler.stats else {}
-    except (RuntimeError, AttributeError):
-        return {}
-
-
-_PROCESS_CLASS = None
-
-
-def _process_class():
-    """``CrawlerProcess`` with Ctrl-C handling like a mature CLI (docs/reliability.md, "Ctrl-C and SIGTERM").
-
-    Scrapy's own handlers (``_signal_shutdown`` / ``_signal_kill``, installed when the reactor starts) log the
-    first signal, then wait for every request in flight, however slow (up to DOWNLOAD_TIMEOUT and its retries);
-    a second signal stops the reactor.  Here the first signal prints one line, stops taking new pages and
-    gives the pages in flight ``MONITOR_STOP_TIMEOUT`` seconds; then, or at a second signal, the reactor is
-    stopped and ``run_crawl`` commits what the pipelines hold (``_salvage``).  Made on first use: Scrapy is
-    imported lazily."""
-    global _PROCESS_CLASS
-    if _PROCESS_CLASS is not None:
-        return _PROCESS_CLASS
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.ossignal import install_shutdown_handlers
-
-    class MonitorCrawlerProcess(CrawlerProcess):
-        def __init__(self, settings, *, notify=print, stop_timeout: float = 3.0):
-            super().__init__(settings)
-            self.notify = notify
-            self.stop_timeout = stop_timeout
-            self.stop_signal: int | None = None   # the first stop signal
-            self.forced = False                   # the reactor was stopped with requests still in flight
-
-        def _signal_shutdown(self, signum, _frame):   # a signal handler: no I/O here, only scheduling
-            from twisted.internet import reactor
-
-            install_shutdown_handlers(self._signal_kill)
-            self.stop_signal = signum
-            reactor.callFromThread(self._stop_gracefully, signum)
-
-        def _signal_kill(self, signum, _frame):
-            from twisted.internet import reactor
-
-            install_shutdown_handlers(signal.SIG_IGN)
-            reactor.callFromThread(self._stop_now, f"{signal.Signals(signum).name} again")
-
-        def in_flight(self) -> int:
-            """Requests in the downloaders of the crawls still running."""
-            return sum(len(getattr(e.downloader, "active", ()) or ())
-                       for e in map(_engine, list(self.crawlers)) if e is not None)
-
-        def _stop_gracefully(self, signum):
-            from twisted.internet import reactor
-
-            n = self.in_flight()
-            again = "Ctrl-C again" if signum == signal.SIGINT else f"{signal.Signals(signum).name} again"
-            pages = f"finishing {n} page{'s' if n != 1 else ''} in flight" if n else "no page in flight"
-            self.notify(f"stopping: {pages}, {again} to stop now")
-            logger.info("%s: stopping; the %d page(s) in flight get %.1f s (MONITOR_STOP_TIMEOUT)",
-                        signal.Signals(signum).name, n, self.stop_timeout)
-            reactor.callLater(self.stop_timeout, self._stop_now, "MONITOR_STOP_TIMEOUT reached")
-            self._graceful_stop_reactor()
-
-        def _stop_now(self, why: str):
-            from twisted.internet import reactor
-
-            if not reactor.running or getattr(reactor, "_stopped", False):   # stopped or stopping already
-                return
-            # some crawl has not ended (the reactor stops when the last one has): stop under it
-            self.forced = True
-            logger.info("%s: stopping now; %d page(s) still in flight are left for the next crawl", why,
-                        self.in_flight())
-            self._stop_reactor()
-
-    _PROCESS_CLASS = MonitorCrawlerProcess
-    return _PROCESS_CLASS
-
-
-def _salvage(crawlers) -> None:
-    """After the reactor was stopped under running spiders (a second Ctrl-C, or MONITOR_STOP_TIMEOUT): close
-    their pipelines as Scrapy would have, so the pending batch of articles and fetch errors is committed (one
-    transaction) and the extraction workers are stopped.  Pages still downloading or being extracted are
-    lost; they are fetched again next time."""
-    for crawler in crawlers:
-        engine = _engine(crawler)
-        if engine is None or engine.spider is None:   # never started, or closed normally
-            continue
-        spider = engine.spider
-        pipelines = list(getattr(getattr(getattr(engine, "scraper", None), "itemproc", None), "middlewares", ()))
-        for pipe in pipelines:
-            try:
-                if hasattr(pipe, "close_spider"):
-                    pipe.close_spider()
-                if hasattr(pipe, "spider_closed"):
-                    pipe.spider_closed(spider, "shutdown")
-            except Exception:  # noqa: BLE001 - one pipeline's failure must not keep the others from closing
-                logger.exception("closing %s after the forced stop failed", type(pipe).__name__)
-
-
-def _ignore_stop_signals() -> dict:
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    return {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-
-def _restore_signals(previous: dict) -> None:
-    for sig, handler in previous.items():
-        signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        terminal.uninstall(handlers)
 
 
 def _finish(crawlers, storage, crawl_id, db, status, echo, *, forced: bool = False) -> "CrawlSummary":
@@ -475,17 +240,18 @@ def _finish(crawlers, storage, crawl_id, db, status, echo, *, forced: bool = Fal
 
     Each source gets ``status`` (``source_status``) and, when it failed, ``failure`` (one human reason); the
     crawl is ``failed`` when every source failed (``crawl_headline`` says what probably happened)."""
+    from monitor.crawl.scrapy_compat import engine_of, stats_of
     from monitor.store.db import SQLError
 
     summary = CrawlSummary(crawl_id=crawl_id, db_path=db)
     write_errors = []
-    stats_of = {}
+    stats_by_name = {}
     for crawler in crawlers:
-        stats = _stats(crawler)
-        if forced and "finish_reason" not in stats and _engine(crawler) is not None:
+        stats = stats_of(crawler)
+        if forced and "finish_reason" not in stats and engine_of(crawler) is not None:
             stats = {**stats, "finish_reason": "shutdown"}   # stopped under the spider: Scrapy never closed it
         name = crawler.spidercls.name
-        stats_of[name] = stats
+        stats_by_name[name] = stats
         counts = counts_from_stats(stats)
         counts["finish_reason"] = stats.get("finish_reason", "not started")
         counts["status"] = source_status(stats)
@@ -502,7 +268,7 @@ def _finish(crawlers, storage, crawl_id, db, status, echo, *, forced: bool = Fal
     try:
         for name, counts in summary.per_source.items():
             if counts["status"] == "failed":
-                counts.update(source_outcome(stats_of[name], storage, crawl_id, name))
+                counts.update(source_outcome(stats_by_name[name], storage, crawl_id, name))
         headline = crawl_headline(summary.per_source)
         if headline and status == "finished":
             status = "failed"
@@ -516,29 +282,3 @@ def _finish(crawlers, storage, crawl_id, db, status, echo, *, forced: bool = Fal
             summary.problem = f"could not record the end of crawl {crawl_id}: {exc}"
             echo(f"Error: {summary.problem}")
     return summary
-
-
-def _validate_topics(topics_file) -> None:
-    """Refuse a bad topics file before crawling (the topics module owns the rules)."""
-    from monitor.topics import load_topics
-
-    load_topics(topics_file)
-
-
-class _EchoHandler(logging.Handler):
-    def __init__(self, echo):
-        super().__init__(logging.INFO)
-        self.echo = echo
-
-    def emit(self, record):
-        try:
-            self.echo(record.getMessage())
-        except Exception:  # noqa: BLE001 - progress must never break a crawl
-            pass
-
-
-def _attach_progress(echo) -> None:
-    log = logging.getLogger("monitor.progress")
-    log.setLevel(logging.INFO)
-    log.propagate = True
-    log.addHandler(_EchoHandler(echo))

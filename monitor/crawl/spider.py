@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cached_property
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
@@ -22,15 +22,10 @@ from monitor.crawl.discovery import (  # noqa: F401  (pure helpers, shared with 
     NAVIGATION_RE, NEVER_ARTICLE_RE, PAGINATION_RE, FeedError, alternate_feeds, feed_entries, looks_like_navigation,
     never_article, on_site, read_feed, robots_sitemaps)
 from monitor.crawl.items import fetch_error_item, fetch_state_item, page_item, url_alias_item
+from monitor.crawl.scrapy_compat import is_scrapy_parse
 from monitor.crawl.sitemaps import SitemapStream
+from monitor.crawl.urlmemory import UrlMemory, url_keys_cached
 from monitor.sources.catalogue import Source
-from monitor.dedup.urls import url_keys
-
-# a candidate's look-up keys are needed up to three times (seen check, known check, lastmod check): canonicalize
-# costs 0.1-0.4 ms per URL, so big sitemaps would spend seconds on the reactor thread without this cache
-@lru_cache(maxsize=65_536)
-def url_keys_cached(url: str) -> tuple[str, ...]:
-    return tuple(url_keys(url))
 
 
 class NewsSpider(scrapy.Spider):
@@ -75,9 +70,6 @@ class NewsSpider(scrapy.Spider):
         extra = [d.strip().lower() for d in s.get("MONITOR_ALLOWED_DOMAINS", "").split(",") if d.strip()]
         if extra:
             spider.allowed_domains = list(dict.fromkeys([*spider.allowed_domains, *extra]))
-        spider.known_urls = None  # set by StoragePipeline.open_spider: callable(list[str]) -> set[str]
-        spider.known_articles = None  # ... callable(list[str]) -> {url: (article_id, fetched_at)}
-        spider.fetch_state_for = None  # ... callable(url) -> {"etag", "last_modified", ...} | None
         # reliability (docs/reliability.md): sitemaps parsed while they download, pages cut at DOWNLOAD_MAXSIZE
         spider.sitemap_max_bytes = s.getint("MONITOR_SITEMAP_MAX_BYTES")
         spider.page_maxsize = s.getint("DOWNLOAD_MAXSIZE")
@@ -89,9 +81,7 @@ class NewsSpider(scrapy.Spider):
 
         crawler.signals.connect(spider._on_headers, signal=signals.headers_received)
         crawler.signals.connect(spider._on_bytes, signal=signals.bytes_received)
-        from monitor.crawl.pipelines import scrapy_parse_command
-
-        if scrapy_parse_command(crawler):
+        if is_scrapy_parse(crawler):
             # Scrapy 2.19's `scrapy parse` wraps our callback in one of its own that returns a Deferred, then
             # warns that the callback (named after ours) returned a Deferred: not our code, not the user's
             import warnings
@@ -101,6 +91,12 @@ class NewsSpider(scrapy.Spider):
             warnings.filterwarnings("ignore", message=r".* returned a Deferred\. Returning Deferreds from spider",
                                     category=ScrapyDeprecationWarning)
         return spider
+
+    @cached_property
+    def memory(self) -> UrlMemory | None:
+        """The crawl's URL memory (``monitor.crawl.urlmemory``: stored articles, validators), None when the
+        extension is off (``scrapy parse``, or not in EXTENSIONS): every candidate is new then."""
+        return self.crawler.get_extension(UrlMemory)
 
     def _on_headers(self, headers, body_length, request, spider):
         """A download starts: a fresh sitemap parser, or a fresh byte count for the size guard."""
@@ -161,10 +157,10 @@ class NewsSpider(scrapy.Spider):
                               dont_filter=role in ("feed", "sitemap", "robots", "home", "section"))
 
     def _conditional_headers(self, url) -> dict | None:
-        lookup = getattr(self, "fetch_state_for", None)
-        if self.refresh or lookup is None:   # --refresh reads every feed in full to reach every article
+        memory = self.memory
+        if self.refresh or memory is None or not memory.conditional_get:   # --refresh reads every feed in full
             return None
-        state = lookup(url)
+        state = memory.validators(url)
         if not state:
             return None
         headers = {}
@@ -185,7 +181,7 @@ class NewsSpider(scrapy.Spider):
 
     def _fetch_state(self, response: Response):
         """The validators of a feed/sitemap/section page read in full (saved if the spider finishes)."""
-        if response.status != 200 or getattr(self, "fetch_state_for", None) is None:
+        if response.status != 200 or self.memory is None or not self.memory.conditional_get:
             return
         etag = response.headers.get("ETag")
         modified = response.headers.get("Last-Modified")
@@ -363,7 +359,7 @@ class NewsSpider(scrapy.Spider):
             if never_article(url):
                 self.crawler.stats.inc_value("monitor/non_article_skipped")
                 return
-            known = self.known_urls([url]) if self.known_urls is not None else None
+            known = self.memory.known_urls([url]) if self.memory is not None else None
             refetch = self._refetch(url, hints or {}) if known else None
             if known and refetch is None:
                 self.counts["skipped_known"] += 1
@@ -382,12 +378,9 @@ class NewsSpider(scrapy.Spider):
     def _refetch(self, url: str, hints: dict) -> tuple[int, str] | None:
         """``(article_id, "refresh" | "lastmod")`` when the stored article at url is to be fetched again."""
         lastmod = hints.get("lastmod")
-        lookup = getattr(self, "known_articles", None)
-        if lookup is None:   # no database in this process (--redis): --refresh fetches, nothing is versioned
-            return (None, "refresh") if self.refresh else None
-        if not (self.refresh or lastmod):
+        if self.memory is None or not (self.refresh or lastmod):
             return None
-        found = lookup([url])
+        found = self.memory.known_articles([url])
         if not found:   # stored earlier in this crawl (not yet written): nothing to refresh
             return None
         article_id, fetched_at = next(iter(found.values()))

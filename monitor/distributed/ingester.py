@@ -17,113 +17,17 @@ import os
 import signal
 import socket
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from monitor.clock import utcnow_iso
+from monitor.distributed.protocol import (DEFAULT_PREFIX, items_key, known_key, known_value, processing_key,
+                                          record_from_json, redact_url, redis_client, worker_id)
 from monitor.errors import MonitorError, UsageError
+from monitor.outcomes import COUNT_KEYS, status_from_reason, zero_counts
+from monitor.topics import load_topics
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_PREFIX = "monitor"
-MESSAGE_VERSION = 1
-
-
-# --------------------------------------------------------------------------- keys and connections
-
-def redis_client(url: str):
-    """A redis-py client for ``url`` (bytes replies), or a UsageError naming the problem."""
-    import redis
-
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=10, socket_timeout=60,
-                                      health_check_interval=30)
-    except ValueError as exc:
-        raise UsageError(f"--redis {url!r}: not a Redis URL ({exc}); write redis://HOST:PORT/DB") from None
-    try:
-        client.ping()
-    except redis.exceptions.RedisError as exc:
-        raise MonitorError(f"Redis at {url} cannot be reached: {exc}") from None
-    return client
-
-
-def crawl_base(prefix: str, crawl_key: str) -> str:
-    return f"{prefix}:{crawl_key}"
-
-
-def items_key(prefix: str) -> str:
-    return f"{prefix}:items"
-
-
-def processing_key(prefix: str) -> str:
-    return f"{prefix}:items:processing"
-
-
-def known_key(prefix: str) -> str:
-    return f"{prefix}:known"
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _redis_url_from(settings) -> str:
-    return (settings.get("MONITOR_REDIS_URL") or os.environ.get("MONITOR_REDIS_URL") or "").strip()
-
-
-# --------------------------------------------------------------------------- items
-
-def record_to_json(rec) -> dict:
-    """An ArticleRecord as JSON-safe data (bytes in ``extra`` become ``{"__b64__": ...}``)."""
-    import base64
-
-    data = asdict(rec)
-    data["variants"] = list(rec.variants)
-
-    def safe(v):
-        if isinstance(v, bytes):
-            return {"__b64__": base64.b64encode(v).decode("ascii")}
-        if isinstance(v, dict):
-            return {k: safe(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [safe(x) for x in v]
-        return v
-
-    data["extra"] = safe(rec.extra or {})
-    return data
-
-
-def record_from_json(data: dict):
-    import base64
-
-    from monitor.store.records import ArticleRecord
-
-    def back(v):
-        if isinstance(v, dict):
-            if set(v) == {"__b64__"}:
-                return base64.b64decode(v["__b64__"])
-            return {k: back(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [back(x) for x in v]
-        return v
-
-    known = {f for f in ArticleRecord.__dataclass_fields__}
-    kwargs = {k: v for k, v in data.items() if k in known}
-    kwargs["extra"] = back(kwargs.get("extra") or {})
-    kwargs["variants"] = tuple(kwargs.get("variants") or ())
-    return ArticleRecord(**kwargs)
-
-
-def _safe_url(url: str) -> str:
-    """The URL without a password."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
-
 
 
 # --------------------------------------------------------------------------- ingester
@@ -220,8 +124,6 @@ class Ingester:
         self._stop = True
 
     def _set_topics(self, topics_path) -> None:
-        from monitor.topics import load_topics
-
         self.storage.set_topics(load_topics(topics_path))
 
     def _seed_known(self) -> None:
@@ -233,7 +135,7 @@ class Ingester:
         pipe = self.server.pipeline(transaction=False)
         n = 0
         for url, aid, fetched in self.storage.known_url_rows():
-            pipe.hset(key, url, f"{aid} {fetched}")
+            pipe.hset(key, url, known_value(aid, fetched))
             n += 1
             if n % 5000 == 0:
                 pipe.execute()
@@ -249,7 +151,7 @@ class Ingester:
         for rec, res in zip(records, results):
             if res.article_id in fetched:
                 for u in (rec.url, *rec.variants):
-                    mapping[u] = f"{res.article_id} {fetched[res.article_id]}"
+                    mapping[u] = known_value(res.article_id, fetched[res.article_id])
         if mapping:
             self.server.hset(known_key(self.prefix), mapping=mapping)
 
@@ -391,24 +293,22 @@ class Ingester:
         workers = state.get("workers", {})
         per_source: dict[str, dict] = {}
         for w in workers.values():
-            c = per_source.setdefault(w.get("spider") or "?", _zero())
+            c = per_source.setdefault(w.get("spider") or "?", zero_counts())
             for k in ("pages_fetched", "skipped_known"):
                 c[k] += int((w.get("counts") or {}).get(k, 0))
         for source, ing in state.get("ingested", {}).items():
-            c = per_source.setdefault(source, _zero())
+            c = per_source.setdefault(source, zero_counts())
             c["articles_new"] += ing.get("new", 0)
             c["duplicates"] += ing.get("duplicate", 0)
             c["errors"] += ing.get("errors", 0)
             c["skipped_known"] += ing.get("known", 0)
-        totals = _zero()
+        totals = zero_counts()
         for c in per_source.values():
-            for k in totals:
+            for k in COUNT_KEYS:
                 totals[k] += c[k]
         done = bool(workers) and all(w.get("status") in ("finished", "lost") for w in workers.values())
         status = "running"
         if done:
-            from monitor.crawl.run import status_from_reason
-
             lost = any(w.get("status") == "lost" for w in workers.values())
             cleaned = any(w.get("cleaned") for w in workers.values())
             ends = [status_from_reason(w.get("reason")) for w in workers.values() if w.get("status") == "finished"]
@@ -446,10 +346,6 @@ class Ingester:
                     self._save(run, {"crawl_id": crawl_id, "state": state})
 
 
-def _zero() -> dict:
-    return {"pages_fetched": 0, "articles_new": 0, "duplicates": 0, "errors": 0, "skipped_known": 0}
-
-
 def _batch_marker(raw: list[bytes]) -> str:
     import hashlib
 
@@ -470,16 +366,14 @@ def run_ingest(redis_url: str, db_path=None, *, prefix: str | None = None, topic
         raise UsageError("give --redis redis://HOST:PORT/DB (or set $MONITOR_REDIS_URL)")
     topics_path = topics_path or os.environ.get("MONITOR_TOPICS") or None
     # the user's --db and topics file are checked before Redis is contacted (one clear line, exit 2)
-    from monitor.crawl.run import _validate_topics
-
     if topics_path:
-        _validate_topics(topics_path)
+        load_topics(topics_path)
     ing = Ingester(redis_url, resolve_db_path(db_path).resolve(), prefix=prefix or DEFAULT_PREFIX,
                    topics_path=topics_path, batch_size=batch_size, echo=echo)
     old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     for s in old:
         signal.signal(s, ing.stop)
-    echo(f"Ingesting {ing.items} on {_safe_url(redis_url)} into {ing.storage.path}")
+    echo(f"Ingesting {ing.items} on {redact_url(redis_url)} into {ing.storage.path}")
     try:
         return ing.run(until_empty=until_empty, idle_exit=idle_exit)
     finally:

@@ -8,7 +8,9 @@ of ``monitor.settings``, inactive without a Redis URL) switches the process to
   of scrapy-redis's ``Scheduler``), with ``SCHEDULER_PERSIST = True``: scrapy-redis's default (False)
   makes the first process that finishes delete the queue and the fingerprints of every other process;
 - ``RedisPushPipeline`` instead of ``StoragePipeline``: extracted articles and fetch errors are pushed
-  as JSON to the list ``{prefix}:items``; nothing touches SQLite on a crawler machine.
+  as JSON to the list ``{prefix}:items``; ``RedisUrlMemory`` instead of ``UrlMemory`` (the spider's memory of
+  stored articles): the ``{prefix}:known`` hash.  Nothing touches SQLite on a crawler machine.  Key names and
+  messages: ``monitor.distributed.protocol``, shared with the ingester.
 
 ``RedisScheduler`` adds what scrapy-redis lacks for "no page fetched twice, no page lost":
 
@@ -49,17 +51,20 @@ has sent its finish message or stopped sending heartbeats.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from monitor.clock import utcnow_iso
+from monitor.crawl.scrapy_compat import (close_spider_later, decode_queued_request, engine_of, requests_in_progress,
+                                         stats_of, wake_engine)
+from monitor.crawl.urlmemory import UrlMemory
+from monitor.distributed.protocol import (DEFAULT_PREFIX, check_crawl_key, crawl_base, items_key, known_key, message,
+                                          parse_known, record_to_json, redact_url, redis_client, redis_url_from,
+                                          worker_id)
 from monitor.errors import UsageError
-from monitor.distributed.ingester import (DEFAULT_PREFIX, MESSAGE_VERSION, _redis_url_from, _safe_url, crawl_base,
-                            items_key, known_key, record_to_json, redis_client, worker_id)
+from monitor.outcomes import counts_from_stats, status_from_reason
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +75,7 @@ class RedisAddon:
     """Switch a crawl to Redis when ``MONITOR_REDIS_URL`` (setting or environment) is set; else nothing."""
 
     def update_settings(self, settings) -> None:
-        url = _redis_url_from(settings)
+        url = redis_url_from(settings)
         if not url:
             return
         if not url.startswith(("redis://", "rediss://", "unix://")):
@@ -78,10 +83,7 @@ class RedisAddon:
         if _RedisSchedulerBase is object:
             raise UsageError("distributed crawling needs scrapy-redis: pip install 'media-monitor[distributed]'")
         prefix = settings.get("MONITOR_REDIS_PREFIX") or DEFAULT_PREFIX
-        crawl_key = settings.get("MONITOR_REDIS_CRAWL") or "default"
-        if not re.fullmatch(r"[\w.-]+", crawl_key):
-            raise UsageError(f"crawl key {crawl_key!r}: use letters, digits, '-', '_' or '.'")
-        base = crawl_base(prefix, crawl_key)
+        base = crawl_base(prefix, check_crawl_key(settings.get("MONITOR_REDIS_CRAWL") or "default"))
         for name, value in {
             "MONITOR_REDIS_URL": url,
             "REDIS_URL": url,
@@ -99,6 +101,10 @@ class RedisAddon:
             settings.replace_in_component_priority_dict("ITEM_PIPELINES", StoragePipeline, RedisPushPipeline)
         except KeyError:   # a custom ITEM_PIPELINES without StoragePipeline: still never write SQLite here
             settings.set_in_component_priority_dict("ITEM_PIPELINES", RedisPushPipeline, 800)
+        try:   # the URL memory reads the {prefix}:known hash instead of the SQLite file
+            settings.replace_in_component_priority_dict("EXTENSIONS", UrlMemory, RedisUrlMemory)
+        except KeyError:   # no URL memory in a custom EXTENSIONS: every candidate is fetched, no SQLite either
+            pass
 
 
 # --------------------------------------------------------------------------- Lua scripts
@@ -275,7 +281,7 @@ class RedisScheduler(_RedisSchedulerBase):
                                    "run_key": self.run_key})
         logger.info("worker %s joined run %s (queue %s)", self.worker, self.run_id, self.queue.key,
                     extra={"spider": spider})
-        self._heart = _Heartbeat(_redis_url_from(self.crawler.settings), self.workers_key, self.worker,
+        self._heart = _Heartbeat(redis_url_from(self.crawler.settings), self.workers_key, self.worker,
                                  self.heartbeat)
         from twisted.internet import task
 
@@ -296,18 +302,16 @@ class RedisScheduler(_RedisSchedulerBase):
         if back:
             logger.info("%d unfinished request(s) put back in the shared queue", back, extra={"spider": self.spider})
         self.inflight.clear()
-        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
-        from monitor.crawl.run import counts_from_stats
+        self._push_event("finish", {"reason": reason, "counts": worker_counts(stats_of(self.crawler)),
+                                    "cleaned": bool(cleaned), "requeued": int(back)})
 
-        counts = counts_from_stats(stats)
-        counts["articles_pushed"] = stats.get("monitor/pushed", 0)
-        self._push_event("finish", {"reason": reason, "counts": counts, "cleaned": bool(cleaned),
-                                    "requeued": int(back)})
+    def message(self, kind: str, data: dict) -> str:
+        """A message of this worker's run for ``{prefix}:items`` (``monitor.distributed.protocol.message``)."""
+        return message(kind, run=self.run_id, crawl=self.crawl_key, worker=self.worker, spider=self.spider.name,
+                       **data)
 
     def _push_event(self, kind: str, data: dict) -> None:
-        msg = {"v": MESSAGE_VERSION, "type": kind, "run": self.run_id, "crawl": self.crawl_key,
-               "worker": self.worker, "spider": self.spider.name, "at": utcnow_iso(), **data}
-        self.server.lpush(items_key(self.prefix), json.dumps(msg))
+        self.server.lpush(items_key(self.prefix), self.message(kind, data))
 
     # requests
     def enqueue_request(self, request):
@@ -329,7 +333,7 @@ class RedisScheduler(_RedisSchedulerBase):
         if not data:
             return None
         try:
-            request = self.queue._decode_request(data)
+            request = decode_queued_request(self.queue, data)
         except Exception:  # noqa: BLE001 - a request this code cannot rebuild must not circulate forever
             logger.exception("dropping a queued request that cannot be decoded", extra={"spider": self.spider})
             self.server.hdel(self.inflight_key, token)
@@ -339,14 +343,8 @@ class RedisScheduler(_RedisSchedulerBase):
             self.stats.inc_value("scheduler/dequeued/redis")
         return request
 
-    def _in_progress(self):
-        """Requests Scrapy's engine is still working on (download, callback, items, follow-ups)."""
-        engine = getattr(self.crawler, "engine", None)
-        slot = getattr(engine, "_slot", None)
-        return getattr(slot, "inprogress", None)
-
     def _done_tokens(self) -> list[str]:
-        busy = self._in_progress()
+        busy = requests_in_progress(self.crawler)
         if busy is None:   # no view of the engine: keep everything until close (recovery may re-fetch)
             return []
         return [t for t, req in self.inflight.items() if req not in busy]
@@ -372,16 +370,10 @@ class RedisScheduler(_RedisSchedulerBase):
         try:
             self._ack_done()
             self._recover_dead()
-            if len(self.queue) and not self._in_progress():
-                self._wake_engine()
+            if len(self.queue) and not requests_in_progress(self.crawler):
+                wake_engine(self.crawler)
         except Exception:  # noqa: BLE001 - a Redis hiccup must not stop the heartbeat loop
             logger.exception("Redis heartbeat failed", extra={"spider": self.spider})
-
-    def _wake_engine(self):
-        slot = getattr(getattr(self.crawler, "engine", None), "_slot", None)
-        nextcall = getattr(slot, "nextcall", None)
-        if nextcall is not None:
-            nextcall.schedule()
 
     def on_idle(self, spider):
         """Stay open while the shared queue has work or another live worker may still add some."""
@@ -393,26 +385,61 @@ class RedisScheduler(_RedisSchedulerBase):
             raise DontCloseSpider
 
 
-# --------------------------------------------------------------------------- items
+# --------------------------------------------------------------------------- items and the URL memory
+
+class RedisUrlMemory(UrlMemory):
+    """The URL memory of a worker (``monitor.crawl.urlmemory``): the ``{prefix}:known`` hash (URL ->
+    ``"ARTICLE_ID FETCHED_AT"`` of stored articles, kept by the ingester; ``""`` for URLs a worker pushed and the
+    ingester has not stored yet), so incremental crawls skip stored articles on every machine and ``--refresh`` /
+    a newer sitemap ``lastmod`` re-fetch them as in a local crawl.  Conditional GET is not used in Redis mode:
+    workers read feeds and sitemaps in full."""
+
+    conditional_get = False
+
+    def open(self, spider=None) -> None:
+        s = self.crawler.settings
+        self.server = redis_client(redis_url_from(s))
+        self.key = known_key(s.get("MONITOR_REDIS_PREFIX") or DEFAULT_PREFIX)
+
+    def close(self, spider=None, reason=None) -> None:
+        if getattr(self, "server", None) is not None:
+            self.server.close()
+            self.server = None
+
+    def validators(self, url: str) -> None:
+        return None
+
+    def add_pending(self, urls) -> None:
+        """Pushed: every worker skips these URLs from now on; the ingester adds the article id once stored."""
+        pipe = self.server.pipeline(transaction=False)
+        for u in dict.fromkeys(urls):
+            pipe.hsetnx(self.key, u, "")
+        pipe.execute()
+
+    def clear_pending(self) -> None:   # the "" entries stay until the ingester replaces them
+        pass
+
+    def _stored(self, candidates: list[str]) -> set[str]:
+        return {u for u, v in zip(candidates, self.server.hmget(self.key, candidates)) if v is not None}
+
+    def _article(self, keys: list[str]) -> tuple[int, str] | None:
+        return next((found for v in self.server.hmget(self.key, keys) if (found := parse_known(v))), None)
+
 
 class RedisPushPipeline:
     """Replaces StoragePipeline in Redis mode: articles and fetch errors go to ``{prefix}:items`` as JSON.
 
-    Also gives the spider ``known_urls`` and ``known_articles`` from the ``{prefix}:known`` hash (URL ->
-    ``"ARTICLE_ID FETCHED_AT"`` of stored articles, kept by the ingester; ``""`` for URLs a worker pushed and
-    the ingester has not stored yet), so incremental crawls skip stored articles on every machine and
-    ``--refresh`` / a newer sitemap ``lastmod`` re-fetch them as in a local crawl.  ``url_alias`` items (URL
-    variants seen, not fetched) are pushed for the ingester.  Conditional GET (``fetch_state``) is not
-    used in Redis mode: workers read feeds and sitemaps in full.
-    """
+    Each article's URLs go to the worker's URL memory (``RedisUrlMemory.add_pending``), so no worker fetches it
+    again; ``url_alias`` items (URL variants seen, not fetched) are pushed for the ingester."""
 
     def __init__(self, crawler):
         self.crawler = crawler
         s = crawler.settings
         self.prefix = s.get("MONITOR_REDIS_PREFIX") or DEFAULT_PREFIX
-        self.url = _redis_url_from(s)
+        self.url = redis_url_from(s)
         self.max_articles = s.getint("MONITOR_MAX_ARTICLES")
         self.server = None
+        self.memory = None
         self.pushed = 0
         self._closing = False
 
@@ -423,57 +450,30 @@ class RedisPushPipeline:
     def open_spider(self):
         self.server = redis_client(self.url)
         self.items_key = items_key(self.prefix)
-        self.known_key = known_key(self.prefix)
-        self.crawler.spider.known_urls = self.known_urls
-        self.crawler.spider.known_articles = self.known_articles
+        self.memory = self.crawler.get_extension(UrlMemory)
 
     def close_spider(self):
         if self.server is not None:
             self.server.close()
 
-    def known_urls(self, urls):
-        from monitor.dedup.urls import url_keys
-
-        candidates = list(dict.fromkeys([*urls, *(k for u in urls for k in url_keys(u))]))
-        values = self.server.hmget(self.known_key, candidates)
-        return {u for u, v in zip(candidates, values) if v is not None}
-
-    def known_articles(self, urls) -> dict:
-        """``url -> (article_id, fetched_at)`` of stored articles (as ``StoragePipeline.known_articles``)."""
-        from monitor.dedup.urls import url_keys
-
-        out = {}
-        for u in urls:
-            for v in self.server.hmget(self.known_key, [u, *url_keys(u)]):
-                if v:
-                    aid, _, fetched = v.decode().partition(" ")
-                    out[u] = (int(aid), fetched)
-                    break
-        return out
-
-    def _scheduler(self):
-        return getattr(getattr(self.crawler, "engine", None), "scheduler", None)
-
     def _message(self, kind: str, data: dict) -> str:
-        sched = self._scheduler()
-        return json.dumps({"v": MESSAGE_VERSION, "type": kind, "run": getattr(sched, "run_id", None),
-                           "crawl": getattr(sched, "crawl_key", None), "worker": getattr(sched, "worker", None),
-                           "spider": self.crawler.spider.name, "at": utcnow_iso(), **data}, ensure_ascii=False)
+        sched = getattr(engine_of(self.crawler), "scheduler", None)
+        if isinstance(sched, RedisScheduler):
+            return sched.message(kind, data)
+        return message(kind, run=None, crawl=None, worker=None, spider=self.crawler.spider.name, **data)
 
     async def process_item(self, item):
         kind = item.get("kind")
         stats = self.crawler.stats
         if kind == "article":
             rec = item["record"]
-            pipe = self.server.pipeline(transaction=False)
-            pipe.lpush(self.items_key, self._message("article", {"record": record_to_json(rec)}))
-            for u in dict.fromkeys([rec.url, *rec.variants]):
-                pipe.hsetnx(self.known_key, u, "")     # "pushed": skip it; the ingester adds its id
-            pipe.execute()
+            self.server.lpush(self.items_key, self._message("article", {"record": record_to_json(rec)}))
+            if self.memory is not None:
+                self.memory.add_pending([rec.url, *rec.variants])
             self.pushed += 1
             stats.inc_value("monitor/pushed")
-            if self.max_articles and self.pushed >= self.max_articles:
-                self._close("max_articles")
+            if self.max_articles and self.pushed >= self.max_articles and not self._closing:
+                self._closing = close_spider_later(self.crawler, "max_articles")
         elif kind == "url_alias":
             self.server.lpush(self.items_key, self._message("alias", {"url": item["url"],
                                                                       "keys": list(item.get("keys") or [])}))
@@ -485,18 +485,13 @@ class RedisPushPipeline:
             stats.inc_value(f"monitor/errors/{item['reason']}")
         return item
 
-    def _close(self, reason):
-        engine = self.crawler.engine
-        if engine is None or self._closing:
-            return
-        self._closing = True
-        from scrapy.utils.defer import deferred_from_coro
-        from twisted.internet import reactor
-
-        reactor.callLater(0, lambda: deferred_from_coro(engine.close_spider_async(reason=reason)))
-
 
 # --------------------------------------------------------------------------- worker runner
+
+def worker_counts(stats: dict) -> dict:
+    """A worker's counters of one spider (``monitor.outcomes.counts_from_stats`` plus ``articles_pushed``)."""
+    return {**counts_from_stats(stats), "articles_pushed": stats.get("monitor/pushed", 0)}
+
 
 @dataclass
 class WorkerSummary:
@@ -512,7 +507,7 @@ class WorkerSummary:
 
     def render(self) -> str:
         head = f"{'source':<24} {'pages':>6} {'pushed':>6} {'known':>6} {'errors':>6}  finish"
-        lines = [f"Worker {self.worker} {self.status}: crawl key {self.crawl_key!r} on {_safe_url(self.redis_url)}"
+        lines = [f"Worker {self.worker} {self.status}: crawl key {self.crawl_key!r} on {redact_url(self.redis_url)}"
                  f" (articles go to Redis; `monitor ingest` stores them)", head, "-" * len(head)]
         for name, c in sorted(self.per_source.items()):
             lines.append(f"{name:<24} {c.get('pages_fetched', 0):>6} {c.get('articles_pushed', 0):>6} "
@@ -523,30 +518,22 @@ class WorkerSummary:
         return "\n".join(lines)
 
 
-def run_worker(sources, *, settings, redis_url: str, echo=print) -> WorkerSummary:
-    """Run one crawler process of a distributed crawl (``monitor crawl --redis``); no SQLite access."""
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.misc import load_object
+def run_worker(plan, *, echo=print) -> WorkerSummary:
+    """Run one crawler process of a distributed crawl (``monitor crawl --redis``): ``plan`` is a
+    ``monitor.crawl.run.plan_crawl`` result with a Redis URL; no SQLite access."""
+    from monitor.crawl.process import attach_progress, make_process, start_crawlers
 
-    from monitor.crawl.run import counts_from_stats, status_from_reason
-    from monitor.crawl.spider import NewsSpider
-
+    settings, redis_url = plan.settings, plan.redis_url
     redis_client(redis_url).close()   # fail early, with one line, when Redis is not there
     settings.set("MONITOR_REDIS_URL", redis_url, priority="cmdline")
-    crawl_key = settings.get("MONITOR_REDIS_CRAWL") or "default"
-    if not re.fullmatch(r"[\w.-]+", crawl_key):
-        raise UsageError(f"crawl key {crawl_key!r}: use letters, digits, '-', '_' or '.'")
+    crawl_key = check_crawl_key(settings.get("MONITOR_REDIS_CRAWL") or "default")
     wid = settings.get("MONITOR_REDIS_WORKER") or worker_id()
     settings.set("MONITOR_REDIS_WORKER", wid, priority="cmdline")
-    echo(f"Worker {wid}: {len(sources)} source(s), crawl key {crawl_key!r} on {_safe_url(redis_url)}")
+    attach_progress(echo)
+    echo(f"Worker {wid}: {len(plan.sources)} source(s), crawl key {crawl_key!r} on {redact_url(redis_url)}")
     settings.set("LOG_INSTALL_ROOT_HANDLER", True, priority="cmdline")
-    process = CrawlerProcess(settings)
-    crawlers = []
-    for source in sources:
-        base = load_object(source.spider) if source.spider else NewsSpider
-        crawler = process.create_crawler(base.for_source(source))
-        crawlers.append(crawler)
-        process.crawl(crawler)
+    process = make_process(settings)   # Scrapy's own stop handling: a graceful stop puts unfinished requests back
+    crawlers = start_crawlers(process, plan.spider_classes)
     summary = WorkerSummary(redis_url=redis_url, crawl_key=crawl_key, worker=wid)
     try:
         process.start()
@@ -556,15 +543,11 @@ def run_worker(sources, *, settings, redis_url: str, echo=print) -> WorkerSummar
         summary.status = "failed"
         echo(f"crawl failed: {exc!r}")
     for crawler in crawlers:
-        stats = crawler.stats.get_stats() if crawler.stats else {}
-        counts = counts_from_stats(stats)
-        counts["articles_pushed"] = stats.get("monitor/pushed", 0)
+        stats = stats_of(crawler)
+        counts = worker_counts(stats)
         counts["finish_reason"] = stats.get("finish_reason", "not started")
-        sched = getattr(getattr(crawler, "engine", None), "scheduler", None)
-        counts["run"] = getattr(sched, "run_id", None)
+        counts["run"] = getattr(getattr(engine_of(crawler), "scheduler", None), "run_id", None)
         summary.per_source[crawler.spidercls.name] = counts
         if summary.status == "finished" and status_from_reason(stats.get("finish_reason")) != "finished":
             summary.status = status_from_reason(stats.get("finish_reason"))
     return summary
-
-

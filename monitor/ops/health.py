@@ -11,7 +11,7 @@ classified by ``run_outcome``:
 ``failed``
     the spider did not finish (``finish_reason`` other than finished/max_articles/closespider_*/shutdown),
     the crawl marked the source ``failed`` (``status``: no request brought a usable response, see
-    ``monitor.crawl.run.source_status``), nothing answered (0 pages fetched), or the run recorded errors and found
+    ``monitor.outcomes.source_status``), nothing answered (0 pages fetched), or the run recorded errors and found
     no article at all (none new, duplicate or already known); a crawl process that died (row ``interrupted``
     without summary) failed for every source it crawled.  A *complete* failure is a finished run that
     fetched nothing usable (``complete_failure``, rows written since media-monitor recorded a per-source
@@ -41,6 +41,7 @@ from datetime import datetime, timedelta, timezone
 
 from monitor.config import setting
 from monitor.errors import UsageError
+from monitor.outcomes import status_from_reason
 
 FAILED, STOPPED, NEW, EMPTY = "failed", "stopped", "new", "empty"
 
@@ -77,8 +78,6 @@ def run_outcome(counts: dict | None, crawl_status: str | None = None) -> str:
 
     Counts without ``finish_reason`` (distributed runs written by ``monitor ingest``) take the crawl's
     status (``crawl_status``, the ``crawls.status`` column) instead."""
-    from monitor.crawl.run import status_from_reason
-
     if not isinstance(counts, dict):
         return FAILED
     if "finish_reason" in counts or crawl_status is None:
@@ -102,8 +101,6 @@ def complete_failure(counts: dict | None, crawl_status: str | None = None) -> bo
     ``status``, with the reason in ``failure``).  Older rows have no ``status``: they are judged by the
     MONITOR_HEALTH_MAX_FAILURES rule only.  A spider or crawl that ended early (a bug, a full disk) is not
     a complete failure of the site either: several such runs are needed."""
-    from monitor.crawl.run import status_from_reason
-
     if not isinstance(counts, dict) or counts.get("status") != "failed":
         return False
     ended = status_from_reason(counts["finish_reason"]) if "finish_reason" in counts else crawl_status

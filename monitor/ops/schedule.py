@@ -536,9 +536,9 @@ def run_schedule(source_names=(), *, every=None, cron=None, sources_path=None, t
 
     load()                                          # refuse a bad file before anything starts
     if topics_path or os.environ.get("MONITOR_TOPICS"):
-        from monitor.crawl.run import _validate_topics
+        from monitor.topics import load_topics
 
-        _validate_topics(topics_path or os.environ.get("MONITOR_TOPICS"))
+        load_topics(topics_path or os.environ.get("MONITOR_TOPICS"))   # a bad topics file is refused now
     db = resolve_db_path(db_path).resolve()
     open_writer(db).close()                         # checks and migrates the file (source_state)
     lock = _lock(db)

@@ -16,10 +16,10 @@ import os
 from typing import Iterable
 
 from monitor.clock import utcnow_iso
+from monitor.outcomes import COUNT_KEYS
 from monitor.store.records import FetchError
 
-# the crawls table's counters (crawls columns; the per-source summary JSON carries more)
-COUNT_COLUMNS = ("pages_fetched", "articles_new", "duplicates", "errors", "skipped_known")
+# the crawls table's counter columns are monitor.outcomes.COUNT_KEYS (the per-source summary JSON carries more)
 SOURCE_STATE_COLUMNS = ("next_due_at", "interval_seconds", "base_interval_seconds", "last_new", "consecutive_new",
                         "consecutive_empty", "consecutive_failures", "last_outcome", "last_crawl_id")
 
@@ -50,7 +50,7 @@ def read_source_states(conn) -> dict[str, dict]:
 
 
 def _counter_values(counts: dict | None) -> list[int]:
-    return [int((counts or {}).get(c, 0)) for c in COUNT_COLUMNS]
+    return [int((counts or {}).get(c, 0)) for c in COUNT_KEYS]
 
 
 class CrawlLog:
@@ -71,8 +71,8 @@ class CrawlLog:
         return self.crawl_id
 
     def finish_crawl(self, crawl_id: int, status: str, counts: dict | None = None, summary: dict | None = None) -> None:
-        """Close a crawls row: status, counters (``COUNT_COLUMNS`` of ``counts``), per-source ``summary``."""
-        sets = ", ".join(f"{c} = ?" for c in COUNT_COLUMNS)
+        """Close a crawls row: status, counters (``COUNT_KEYS`` of ``counts``), per-source ``summary``."""
+        sets = ", ".join(f"{c} = ?" for c in COUNT_KEYS)
         with self.db.atomic():
             self.db.execute(
                 f"UPDATE crawls SET finished_at = ?, status = ?, {sets}, summary = ? WHERE id = ?",
@@ -185,7 +185,7 @@ class CrawlLog:
             self.db.execute("INSERT INTO redis_runs (run, crawl_id, state) VALUES (?, ?, ?) ON CONFLICT(run) "
                             "DO UPDATE SET state = excluded.state", [run, crawl_id, json.dumps(state)])
             self.db.execute(
-                f"UPDATE crawls SET status = ?, pid = ?, {', '.join(f'{c} = ?' for c in COUNT_COLUMNS)}, summary = ?, "
+                f"UPDATE crawls SET status = ?, pid = ?, {', '.join(f'{c} = ?' for c in COUNT_KEYS)}, summary = ?, "
                 "finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE NULL END WHERE id = ?",
                 [status, os.getpid(), *_counter_values(counts), json.dumps(summary),
                  int(finished), utcnow_iso(), crawl_id])

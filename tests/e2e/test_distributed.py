@@ -74,13 +74,13 @@ def _push(client, *messages, prefix="monitor"):
 
 
 def _article(i: int, **kw) -> str:
-    from monitor.distributed.ingester import record_to_json
+    from monitor.distributed.protocol import record_to_json
 
     return _msg("article", record=record_to_json(_record(i)), **kw)
 
 
 def test_record_json_round_trip_keeps_bytes_and_variants():
-    from monitor.distributed.ingester import record_from_json, record_to_json
+    from monitor.distributed.protocol import record_from_json, record_to_json
 
     rec = _record(3)
     data = json.loads(json.dumps(record_to_json(rec)))
@@ -122,7 +122,8 @@ def test_ingest_stores_articles_errors_and_completes_the_run(tmp_path, redis_url
 
 
 def test_ingest_records_url_aliases_and_refetches(tmp_path, redis_url, rclient):
-    from monitor.distributed.ingester import record_to_json, run_ingest
+    from monitor.distributed.ingester import run_ingest
+    from monitor.distributed.protocol import record_to_json
 
     db = tmp_path / "m.db"
     _push(rclient, _msg("start"), _article(1),
@@ -275,8 +276,9 @@ def test_last_worker_to_leave_cleans_the_crawl_state(rclient):
 def test_addon_switches_to_redis_only_with_a_url():
     from scrapy.settings import Settings
 
-    from monitor.distributed.workers import RedisAddon, RedisPushPipeline
     from monitor.crawl.pipelines import StoragePipeline
+    from monitor.crawl.urlmemory import UrlMemory
+    from monitor.distributed.workers import RedisAddon, RedisPushPipeline, RedisUrlMemory
 
     def settings(**extra):
         s = Settings()
@@ -291,6 +293,7 @@ def test_addon_switches_to_redis_only_with_a_url():
         plain = settings()
         assert plain.get("SCHEDULER") != "monitor.distributed.workers.RedisScheduler"
         assert "monitor.crawl.pipelines.StoragePipeline" in plain.getdict("ITEM_PIPELINES")
+        assert "monitor.crawl.urlmemory.UrlMemory" in plain.getdict("EXTENSIONS")
         dist = settings(MONITOR_REDIS_URL="redis://127.0.0.1:6379/0", MONITOR_REDIS_CRAWL="nightly")
     finally:
         if env is not None:
@@ -302,6 +305,9 @@ def test_addon_switches_to_redis_only_with_a_url():
     pipes = dist.getdict("ITEM_PIPELINES")
     assert pipes.get(RedisPushPipeline) == 800 and StoragePipeline not in pipes
     assert "monitor.crawl.pipelines.StoragePipeline" not in pipes
+    extensions = dist.getdict("EXTENSIONS")   # the URL memory reads Redis, not the SQLite file
+    assert extensions.get(RedisUrlMemory) == 100 and UrlMemory not in extensions
+    assert "monitor.crawl.urlmemory.UrlMemory" not in extensions
 
 
 # --------------------------------------------------------------------------- real crawls

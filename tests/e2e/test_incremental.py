@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.support.fixtureserver import XML, FixtureServer, Site
 from monitor.crawl.spider import is_newer
+from monitor.crawl.urlmemory import UrlMemory
+from tests.support.fixtureserver import XML, FixtureServer, Site
 from tests.support.helpers import FAST_SETTINGS, rows, run_monitor, write_sources
 from tests.support.sites import build_news_site, syndication
 from tests.support.sites.common import page_resource
@@ -48,18 +49,27 @@ STORED = {"https://news.example/2026/03/01/a/": (1, "2026-03-01T10:00:00+00:00")
 A, B = STORED
 
 
-def _unit_spider(**settings):
-    """A spider wired to a fake store (no crawl): what _candidate decides for each entry."""
+class StoredMemory(UrlMemory):
+    """The crawl's URL memory over STORED instead of a database file."""
+
+    def _stored(self, candidates):
+        return {k for k in candidates if k in STORED}
+
+    def _article(self, keys):
+        return next((STORED[k] for k in keys if k in STORED), None)
+
+
+def _unit_spider(memory=True, **settings):
+    """A spider with the URL memory STORED (or none: ``memory=False``), no crawl: what _candidate decides for
+    each entry.  The spider finds the memory as in a crawl, with ``crawler.get_extension``."""
     from scrapy.utils.test import get_crawler
 
     from monitor.sources.catalogue import Source
     from monitor.crawl.spider import NewsSpider
-    from monitor.dedup.urls import url_keys
 
     cls = NewsSpider.for_source(Source(name="unit", url="https://news.example/"))
-    spider = cls.from_crawler(get_crawler(cls, settings))
-    spider.known_urls = lambda urls: {k for u in urls for k in [u, *url_keys(u)] if k in STORED}
-    spider.known_articles = lambda urls: {u: STORED[k] for u in urls for k in [u, *url_keys(u)] if k in STORED}
+    spider = cls.from_crawler(get_crawler(cls, {**settings, "EXTENSIONS": {StoredMemory: 100} if memory else {}}))
+    assert isinstance(spider.memory, StoredMemory) if memory else spider.memory is None
     return spider
 
 
@@ -94,16 +104,25 @@ def test_variants_of_known_or_scheduled_articles_are_aliases_not_requests():
     assert spider.crawler.stats.get_value("monitor/skipped_known") == 1
 
 
+def test_articles_waiting_in_the_pending_batch_are_known():
+    """The storage pipeline tells the URL memory about articles not written yet: not fetched a second time."""
+    new = "https://news.example/2026/03/02/c/"
+    spider = _unit_spider()
+    spider.memory.add_pending([new])
+    assert _decide(spider, new + "?utm_source=x") == [("url_alias", new + "?utm_source=x")]
+    spider.memory.clear_pending()                  # written: the store answers for it from now on (here: not stored)
+    assert _decide(_unit_spider(), new + "?utm_source=x") == [("request", new + "?utm_source=x", None)]
+
+
 def test_refresh_and_refetch_budget():
     spider = _unit_spider(MONITOR_REFRESH=True)
     assert _decide(spider, A) == [("request", A, 1)]
     assert _decide(spider, B, lastmod="2020-01-01") == [("request", B, 2)]
-    spider = _unit_spider(MONITOR_REFRESH=True)
-    spider.known_articles = None                  # --redis workers: no database, nothing to version
+    # no URL memory (EXTENSIONS without it): nothing is known, every candidate is fetched, nothing is versioned
+    spider = _unit_spider(memory=False, MONITOR_REFRESH=True)
     assert _decide(spider, A) == [("request", A, None)]
-    spider = _unit_spider()
-    spider.known_articles = None
-    assert _decide(spider, A, lastmod="2026-03-02") == []
+    spider = _unit_spider(memory=False)
+    assert _decide(spider, A, lastmod="2026-03-02") == [("request", A, None)]
     spider = _unit_spider(MONITOR_MAX_REFETCHES=1)
     assert _decide(spider, A, lastmod="2026-03-02") == [("request", A, 1)]
     assert _decide(spider, B, lastmod="2026-03-02") == []             # over the budget: stays stored

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.crawl.run import CrawlSummary, crawl_headline, describe_source_failure, source_status
+from monitor.crawl.run import CrawlSummary
+from monitor.outcomes import crawl_headline, describe_source_failure, source_status
 from tests.support.fixtureserver import FixtureServer, Site, slow
 from tests.support.helpers import FAST_SETTINGS, REPO_ROOT, rows, run_monitor, write_sources
 from tests.support.sites.hostile import build_many_site
