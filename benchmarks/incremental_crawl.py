@@ -14,8 +14,8 @@ Python/Scrapy start-up).
 
 Part 2 (spider-side cost of a known URL): a database with ``--stored`` articles (synthetic rows, 2 URL
 variants each) and ``--lookups`` sitemap entries of stored articles (half canonical, half with tracking
-parameters) run through ``StoragePipeline.known_urls`` (what ``NewsSpider._candidate`` calls before any
-request: ``url_keys`` + one indexed ``IN`` query) and ``known_articles`` (the ``fetched_at`` look-up made
+parameters) run through ``UrlMemory.known_urls`` (``monitor.crawl.urlmemory``: what ``NewsSpider._candidate``
+asks before any request: ``url_keys`` + one indexed ``IN`` query) and ``known_articles`` (the ``fetched_at`` look-up made
 for entries with a ``lastmod``).
 """
 
@@ -83,7 +83,7 @@ def crawls(n_articles: int, grow: int) -> list[dict]:
 
 
 def known_lookups(stored: int, lookups: int) -> dict:
-    from monitor.crawl.pipelines import StoragePipeline
+    from monitor.crawl.urlmemory import UrlMemory, url_keys_cached
     from monitor.store.db import open_writer
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,26 +100,21 @@ def known_lookups(stored: int, lookups: int) -> dict:
                 [(u, i) for i in range(1, stored + 1)
                  for u in (base.format(i), base.format(i) + "?utm_source=rss")])
 
-        class _Pipe(StoragePipeline):
-            def __init__(self, storage):   # no crawler: only the look-up methods are used
-                self.storage, self.pending_urls = storage, set()
-
-        pipe = _Pipe(store)
+        memory = UrlMemory(crawler=None)   # no crawl: the look-up methods on this writer
+        memory.storage = store
         step = max(1, stored // lookups)
         urls = [base.format(1 + (i * step) % stored) + ("?utm_medium=feed&fbclid=x" if i % 2 else "")
                 for i in range(lookups)]
-        from monitor.crawl.spider import url_keys_cached
-
         url_keys_cached.cache_clear()
         t0 = time.perf_counter()
         for u in urls:
             url_keys_cached(u)                  # _candidate's seen check (canonicalize: the cold cost)
         keys_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        hits = sum(1 for u in urls if pipe.known_urls([u]))
+        hits = sum(1 for u in urls if memory.known_urls([u]))
         known_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        found = sum(1 for u in urls if pipe.known_articles([u]))
+        found = sum(1 for u in urls if memory.known_articles([u]))
         articles_s = time.perf_counter() - t0
         store.close()
     us = lambda s: round(s / lookups * 1e6, 1)  # noqa: E731

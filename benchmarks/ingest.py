@@ -42,7 +42,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=200)
     args = ap.parse_args(argv)
 
-    from monitor.distributed.ingester import Ingester, record_to_json
+    from monitor.distributed.ingester import Ingester
+    from monitor.distributed.protocol import record_to_json
     from monitor.store.db import open_writer
 
     recs = records(args.articles)
