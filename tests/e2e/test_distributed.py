@@ -310,6 +310,29 @@ def test_addon_switches_to_redis_only_with_a_url():
     assert "monitor.crawl.urlmemory.UrlMemory" not in extensions
 
 
+def test_redis_url_memory_reads_and_marks_the_known_hash(redis_url, rclient):
+    """A worker's URL memory: stored articles (id and fetched_at from the ingester), pushed ones ("") and no
+    validators (workers read feeds in full)."""
+    from scrapy.utils.test import get_crawler
+
+    from monitor.distributed.workers import RedisUrlMemory
+
+    stored, pushed = "https://news.example/2026/03/01/a/", "https://news.example/2026/03/02/b/"
+    rclient.hset("monitor:known", stored, "7 2026-03-01T10:00:00+00:00")
+    memory = RedisUrlMemory(get_crawler(settings_dict={"MONITOR_REDIS_URL": redis_url}))
+    memory.open()
+    try:
+        tracked = stored + "?utm_source=x"
+        assert memory.known_urls([tracked, pushed]) == {stored}
+        assert memory.known_articles([tracked]) == {tracked: (7, "2026-03-01T10:00:00+00:00")}
+        memory.add_pending([pushed, stored])            # a stored article's entry is kept (HSETNX)
+        assert rclient.hget("monitor:known", pushed) == b"" and rclient.hget("monitor:known", stored).startswith(b"7 ")
+        assert memory.known_urls([pushed]) == {pushed} and memory.known_articles([pushed]) == {}
+        assert memory.validators(stored) is None and not memory.conditional_get
+    finally:
+        memory.close()
+
+
 # --------------------------------------------------------------------------- real crawls
 
 def _popen_monitor(*args, log_path):

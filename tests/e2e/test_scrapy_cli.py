@@ -381,3 +381,19 @@ def test_parse_shows_the_article_and_writes_nothing(tmp_path):
     for a in site.articles:
         assert a.url in home.stdout
     assert not db.exists()
+
+
+@pytest.mark.parametrize("args", [["list"], ["crawl", "onesite"]], ids=["list", "crawl"])
+def test_bad_sources_file_is_one_error_line_and_exit_2(tmp_path, args):
+    """The spider loader reads the sources file inside the command, where Scrapy turns its UsageError into one
+    ``error:`` line (after the command's usage line, as for any usage error) and exit 2: no traceback, no help
+    text, no crawl."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[source]]\nname = "onesite"\nurl = "not a url"\n', encoding="utf-8")
+    result = _scrapy([*args, "-s", f"MONITOR_DB={tmp_path / 'm.db'}"], REPO_ROOT, _env(bad), timeout=120)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and str(bad) in errors[0] and "source 'onesite'" in errors[0], result.stderr
+    assert result.stderr.strip().splitlines()[-1] == errors[0] and "Options" not in result.stderr   # no help text
+    assert not (tmp_path / "m.db").exists()
