@@ -112,3 +112,6 @@ MONITOR_HEALTH_MAX_FAILURES = 3           # `monitor health`: a source whose las
 MONITOR_HEALTH_EMPTY_RUNS = 3             # `monitor health`: empty crawls in a row before a source can be flagged silent
 MONITOR_HEALTH_EXPECTED_NEW = 5.0         # `monitor health`: ... and only when its history predicts at least this many new articles meanwhile
 MONITOR_HEALTH_HISTORY_DAYS = 30          # `monitor health`: days of crawls read for a source's history
+MONITOR_QUERY_TIMEOUT = 30.0              # reading commands (search, export per batch of rows, stats, digest, feed): seconds one query may run before it is stopped with a message (0 = no limit; also $MONITOR_QUERY_TIMEOUT; docs/security.md)
+MONITOR_QUERY_MAX_CHARS = 5000            # longest FTS5 query `monitor search` and `export -q` accept, in characters (the bundled topics' longest is about 2,600; also $MONITOR_QUERY_MAX_CHARS)
+MONITOR_QUERY_MAX_TERMS = 500             # most words in one such query, operators (AND, OR, NOT, NEAR) not counted (also $MONITOR_QUERY_MAX_TERMS)

@@ -1,10 +1,14 @@
 """The one door to the SQLite file: every module that reads or writes the database opens it here.
 
-``open_reader(path)``
+``open_reader(path, time_limit=None)``
     a read-only connection (``file:...?mode=ro``; ``immutable`` on a read-only file system, where no
-    writer can exist and no WAL index can be made), checked to be a media-monitor database this version
-    can read.  It can never change the file, so it runs while a crawl writes (WAL).  Rows are
-    ``sqlite3.Row`` (by index or by name).
+    writer can exist and no WAL index can be made, and in a folder this user cannot write when SQLite
+    cannot make its WAL index there), checked to be a media-monitor database this version can read.  It
+    can never change the file, so it runs while a crawl writes (WAL); it never creates a database (the
+    ``-wal``/``-shm`` files SQLite keeps beside a WAL database, where the folder is writable, hold no data).
+    Rows are ``sqlite3.Row`` (by index or by name).  A time budget (``MONITOR_QUERY_TIMEOUT`` seconds by
+    default) stops its queries through SQLite's progress handler: ``QueryTimeout`` (exit 2); the clock
+    starts when the file is opened and again at ``conn.restart_clock()``.
 ``open_writer(path, create=True, cache_mb=...)``
     the writer (``monitor.store.articles.Writer``): WAL, ``synchronous=NORMAL``, a ``cache_mb`` page
     cache, foreign keys, 30 s busy timeout; the file is checked and migrated (``monitor.store.schema``).
@@ -22,12 +26,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 from urllib.parse import quote
 
-from monitor.errors import DatabaseError, MonitorError
+from monitor.errors import DatabaseError, MonitorError, UsageError
 from monitor.settings import MONITOR_SQLITE_CACHE_MB as WRITER_CACHE_MB   # the writer's page cache default
 
 if TYPE_CHECKING:
@@ -40,6 +45,10 @@ SQLOperationalError = sqlite3.OperationalError
 
 class StorageWriteError(MonitorError):
     """The database could not be written for a reason outside the user's input (disk full, I/O error): exit 1."""
+
+
+class QueryTimeout(UsageError):
+    """A reader's query ran longer than its time budget (MONITOR_QUERY_TIMEOUT) and was stopped: exit 2."""
 
 
 def resolve_db_path(path: str | os.PathLike | None = None) -> Path:
@@ -102,9 +111,65 @@ def _check_path(p: Path, *, create: bool) -> None:
 
 # --------------------------------------------------------------------------- readers
 
-def open_reader(path: str | os.PathLike | None = None) -> Connection:
+class ReaderConnection(sqlite3.Connection):
+    """``open_reader``'s connection: a time budget for its queries through SQLite's progress handler."""
+
+    time_limit: float = 0.0
+    deadline: float | None = None
+
+    def restart_clock(self) -> None:
+        """The budget starts again now (``export`` gives each batch of rows its own)."""
+        self.deadline = time.monotonic() + self.time_limit if self.time_limit > 0 else None
+
+    def _over_budget(self) -> int:
+        return 1 if self.deadline is not None and time.monotonic() > self.deadline else 0
+
+    def timeout_error(self, exc: BaseException) -> QueryTimeout | None:
+        """The QueryTimeout to raise when ``exc`` is SQLite stopping a query of this connection over budget."""
+        if isinstance(exc, sqlite3.OperationalError) and "interrupted" in str(exc) and self._over_budget():
+            return QueryTimeout(
+                f"the query ran longer than {self.time_limit:g} s and was stopped (MONITOR_QUERY_TIMEOUT): narrow "
+                "it (fewer prefix terms* and NEAR groups, a phrase, --since, --source) or raise "
+                "$MONITOR_QUERY_TIMEOUT (0 = no limit)")
+        return None
+
+
+PROGRESS_STEPS = 10_000   # SQLite virtual-machine steps between two looks at the clock
+
+
+def _connect_ro(p: Path, *, immutable: bool, time_limit: float) -> ReaderConnection:
+    conn = sqlite3.connect(f"file:{quote(str(p.resolve()))}?mode=ro{'&immutable=1' if immutable else ''}",
+                           uri=True, timeout=30, check_same_thread=False, factory=ReaderConnection)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout = 30000")
+        from monitor.store import schema
+
+        schema.check_schema(_wrap(conn), p, need_articles=True)
+    except BaseException:
+        conn.close()
+        raise
+    conn.time_limit = time_limit
+    conn.set_progress_handler(conn._over_budget, PROGRESS_STEPS)
+    conn.restart_clock()
+    return conn
+
+
+def _read_only_folder(p: Path) -> bool:
+    """Whether SQLite cannot make its WAL index beside ``p``: a read-only file system (a backup, a read-only
+    volume), or a folder this user cannot write without the ``-shm`` file already there."""
+    try:
+        if os.statvfs(p.parent).f_flag & os.ST_RDONLY:
+            return True
+    except (OSError, AttributeError):
+        pass
+    return not os.access(p.parent, os.W_OK)
+
+
+def open_reader(path: str | os.PathLike | None = None, *, time_limit: float | None = None) -> ReaderConnection:
     """A read-only connection to a media-monitor database (see module doc); DatabaseError (exit 2) for
-    anything else.  Close it when done (or use ``reading``)."""
+    anything else.  ``time_limit``: seconds its queries may run (default MONITOR_QUERY_TIMEOUT, 0 = no limit).
+    Close it when done (or use ``reading``)."""
     p = resolve_db_path(path)
     _check_path(p, create=False)
     size = p.stat().st_size
@@ -112,40 +177,43 @@ def open_reader(path: str | os.PathLike | None = None) -> Connection:
         raise DatabaseError(f"{p}: is empty (pass --db with a media-monitor database)")
     if size < 100:   # shorter than the SQLite header
         raise DatabaseError(f"{p}: is not an SQLite database (pass --db with a media-monitor database)")
-    # on a read-only file system (a backup, a read-only volume) no writer can exist and SQLite cannot create
-    # the WAL index beside the file: open it as immutable
+    if time_limit is None:
+        from monitor.config import env_setting
+
+        time_limit = float(env_setting("MONITOR_QUERY_TIMEOUT"))
     try:
         read_only_fs = bool(os.statvfs(p.parent).f_flag & os.ST_RDONLY)
     except (OSError, AttributeError):
         read_only_fs = False
-    conn = None
     try:
-        conn = sqlite3.connect(f"file:{quote(str(p.resolve()))}?mode=ro{'&immutable=1' if read_only_fs else ''}",
-                               uri=True, timeout=30, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout = 30000")
-        from monitor.store import schema
-
-        schema.check_schema(_wrap(conn), p, need_articles=True)
+        try:
+            # on a read-only file system no writer can exist and SQLite cannot create the WAL index: immutable
+            return _connect_ro(p, immutable=read_only_fs, time_limit=time_limit)
+        except sqlite3.OperationalError:
+            # a folder this user cannot write (a shared archive, another user's files): SQLite cannot make the
+            # WAL index beside the file ("attempt to write a readonly database"); nobody can be writing there
+            # through this folder either, so read the file as it is
+            if read_only_fs or not _read_only_folder(p):
+                raise
+            return _connect_ro(p, immutable=True, time_limit=time_limit)
     except sqlite3.DatabaseError as exc:
-        if conn is not None:
-            conn.close()
         if getattr(exc, "sqlite_errorname", "") == "SQLITE_NOTADB" or "not a database" in str(exc):
             raise DatabaseError(f"{p}: is not an SQLite database (pass --db with a media-monitor database)") from None
         raise DatabaseError(f"{p}: cannot be read as a database: {exc}") from None
-    except BaseException:
-        if conn is not None:
-            conn.close()
-        raise
-    return conn
 
 
 @contextmanager
-def reading(path: str | os.PathLike | None = None) -> Iterator[Connection]:
-    """``with reading(path) as conn:`` an ``open_reader`` connection, closed afterwards."""
-    conn = open_reader(path)
+def reading(path: str | os.PathLike | None = None, *, time_limit: float | None = None) -> Iterator[ReaderConnection]:
+    """``with reading(path) as conn:`` an ``open_reader`` connection, closed afterwards; a query stopped over
+    its time budget becomes ``QueryTimeout``."""
+    conn = open_reader(path, time_limit=time_limit)
     try:
         yield conn
+    except sqlite3.OperationalError as exc:
+        timeout = conn.timeout_error(exc)
+        if timeout is None:
+            raise
+        raise timeout from None
     finally:
         conn.close()
 
@@ -174,6 +242,7 @@ def open_writer(path: str | os.PathLike | None = None, *, create: bool = True,
 
     p = resolve_db_path(path)
     _check_path(p, create=create)
+    _check_writable(p, create=create)
     conn = None
     try:
         conn = sqlite3.connect(str(p), timeout=30, isolation_level=None, check_same_thread=False)
@@ -205,6 +274,24 @@ def open_writer(path: str | os.PathLike | None = None, *, create: bool = True,
             message = f"{p}: cannot be used as a database: {exc}"
         raise DatabaseError(message) from None
     return Writer(db, p)
+
+
+def _check_writable(p: Path, *, create: bool) -> None:
+    """Refuse what SQLite would open read-only without a word (a read-only file: the first write then fails
+    deep inside a crawl or retag) or turn into a database (an empty file the caller did not ask to create)."""
+    if not p.exists():
+        if not os.access(p.parent, os.W_OK):
+            raise DatabaseError(_unwritable(p))
+        return
+    if not create and p.is_file() and p.stat().st_size == 0:
+        raise DatabaseError(f"{p}: is empty, not a media-monitor database (pass --db with the database a crawl "
+                            "wrote)")
+    if not os.access(p, os.W_OK):
+        raise DatabaseError(_unwritable(p))
+    if not os.access(p.parent, os.W_OK):     # SQLite needs the -wal and -shm files beside the database
+        sidecars = [p.with_name(p.name + suffix) for suffix in ("-wal", "-shm")]
+        if not all(s.exists() and os.access(s, os.W_OK) for s in sidecars):
+            raise DatabaseError(_unwritable(p))
 
 
 # One writer per file per process: `monitor crawl` opens it before its spiders start and closes it after
