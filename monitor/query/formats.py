@@ -1,6 +1,13 @@
 """Rendering of query results (monitor.query.reads): terminal tables, JSON, CSV, JSON Lines, Markdown, HTML, Atom.
 
 Pure functions from dicts to text (or to a file object, for streams); no database access.
+
+Page text is written by strangers, so it never becomes live markup in any output (docs/security.md):
+HTML and Atom escape it; Markdown entity-encodes ``< > &`` and backslash-escapes emphasis, code and link
+syntax (``_md``), and link targets are http(s) URLs with the characters that could end them percent-encoded
+(``_link_url``); JSON escapes ``< > &`` (``\u003c``...) so it can sit inside an HTML ``<script>``; CSV cells
+that a spreadsheet would run as a formula get a leading ``'`` (``csv_cell``, OWASP's rule; ``--raw-csv``
+turns it off); terminal tables drop control characters (escape sequences could drive the terminal).
 """
 
 from __future__ import annotations
@@ -8,11 +15,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import textwrap
 from html import escape
 from typing import IO, Iterable
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
 from monitor import __version__
@@ -33,20 +41,74 @@ def _cell(value) -> str:
     return str(value)
 
 
+# C0 controls but tab and newline, DEL and C1 controls: ESC [ ... sequences recolour, retitle or rewrite a terminal
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# what XML 1.0 does not allow at all (a feed reader rejects the whole feed over one of them)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")   # OWASP CSV injection: what a spreadsheet may run
+
+
+def _plain(value) -> str:
+    """A cell for the terminal: text without control characters."""
+    return _CONTROL.sub("", _cell(value))
+
+
+def csv_cell(value, raw: bool = False) -> str:
+    """A CSV cell; text starting like a formula gets a leading ' (shown as text by spreadsheets) unless ``raw``.
+    Numbers are left alone (a negative rank stays a number)."""
+    text = _cell(value)
+    if not raw and isinstance(value, (str, list, tuple)) and text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+def _json_for_html(text: str) -> str:
+    """JSON text with < > & and the two JavaScript line separators as \\u escapes: the same data, but safe
+    inside an HTML <script> element (no '</script>' or '<!--' can appear)."""
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
 def _json(data) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2)
+    return _json_for_html(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def _safe_url(url: str | None) -> str:
-    """Only http(s) links go into HTML and Markdown."""
-    if url and urlsplit(url).scheme in ("http", "https"):
-        return url
+    """Only http(s) links go into HTML, Markdown and Atom links."""
+    try:
+        if url and urlsplit(url).scheme.lower() in ("http", "https"):
+            return url
+    except ValueError:                    # e.g. an unbalanced '[' in the host
+        pass
     return "#"
+
+
+_MD_PUNCT = re.compile(r"([\\`*_\[\]])")
+_MD_LINE_START = re.compile(r"[#=+|~-]|\d+[.)]")
+
+
+def _md(text) -> str:
+    """Page text for Markdown, one line: < > & entity-encoded (no raw HTML, no autolink), emphasis, code and link
+    brackets backslash-escaped, and nothing at the start of the line that makes a heading or a list."""
+    text = " ".join(_plain(text).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_PUNCT.sub(r"\\\1", text)
+    m = _MD_LINE_START.match(text)
+    if m:
+        cut = m.end() - 1
+        text = text[:cut] + "\\" + text[cut:]
+    return text
+
+
+def _link_url(url: str | None) -> str:
+    """A link target for Markdown and HTML: http(s) only, with spaces, controls, ( ) < > \\ and the like percent-encoded,
+    so the link cannot end early and let the rest of the URL through as markup."""
+    return quote(_safe_url(url), safe="!#$%&'*+,/:;=?@[]~-._")
 
 
 # --------------------------------------------------------------------------- search
 
-def render_search(results: list[dict], fmt: str = "table", *, width: int | None = None) -> str:
+def render_search(results: list[dict], fmt: str = "table", *, width: int | None = None, raw_csv: bool = False) -> str:
     if fmt == "json":
         return _json(results)
     if fmt == "csv":
@@ -54,7 +116,7 @@ def render_search(results: list[dict], fmt: str = "table", *, width: int | None 
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(SEARCH_CSV_COLUMNS)
         for r in results:
-            w.writerow([_cell(r.get(c)) for c in SEARCH_CSV_COLUMNS])
+            w.writerow([csv_cell(r.get(c), raw_csv) for c in SEARCH_CSV_COLUMNS])
         return buf.getvalue().rstrip("\n")
     if not results:
         return "No matching articles."
@@ -62,24 +124,25 @@ def render_search(results: list[dict], fmt: str = "table", *, width: int | None 
     lines = []
     for i, r in enumerate(results, 1):
         copies = f"  (+{r['copies']} {'copy' if r['copies'] == 1 else 'copies'})" if r.get("copies") else ""
-        head = f"{i:>3}. {_short(r['date'])}  {r['source']}  [{r['language'] or '?'}]  {r['title'] or '(no title)'}{copies}"
+        head = (f"{i:>3}. {_short(r['date'])}  {_plain(r['source'])}  [{_plain(r['language'] or '?')}]  "
+                f"{_plain(r['title'] or '(no title)')}{copies}")
         lines.append(textwrap.shorten(head, width=width, placeholder=" …"))
-        snippet = " ".join((r.get("snippet") or "").split())
+        snippet = " ".join(_plain(r.get("snippet")).split())
         lines += textwrap.wrap(snippet, width=width, initial_indent="     ", subsequent_indent="     ")[:3]
-        extra = f"  topics: {', '.join(r['topics'])}" if r.get("topics") else ""
-        lines.append(f"     {r['url']}{extra}")
+        extra = f"  topics: {_plain(', '.join(r['topics']))}" if r.get("topics") else ""
+        lines.append(f"     {_plain(r['url'])}{extra}")
     lines.append(f"{len(results)} result{'s' if len(results) != 1 else ''}")
     return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- export (streams)
 
-def write_export(rows: Iterable[dict], out: IO[str], fmt: str = "jsonl") -> int:
+def write_export(rows: Iterable[dict], out: IO[str], fmt: str = "jsonl", *, raw_csv: bool = False) -> int:
     """Write rows as they come (JSON Lines or CSV); returns the number written."""
     n = 0
     if fmt == "jsonl":
         for r in rows:
-            out.write(json.dumps(r, ensure_ascii=False) + "\n")
+            out.write(_json_for_html(json.dumps(r, ensure_ascii=False)) + "\n")
             n += 1
     elif fmt == "csv":
         w = None
@@ -87,7 +150,7 @@ def write_export(rows: Iterable[dict], out: IO[str], fmt: str = "jsonl") -> int:
             if w is None:
                 w = csv.DictWriter(out, fieldnames=list(r), lineterminator="\n")
                 w.writeheader()
-            w.writerow({k: _cell(v) for k, v in r.items()})
+            w.writerow({k: csv_cell(v, raw_csv) for k, v in r.items()})
             n += 1
     else:
         raise ValueError(f"unknown export format {fmt!r}")
@@ -99,7 +162,7 @@ def write_export(rows: Iterable[dict], out: IO[str], fmt: str = "jsonl") -> int:
 def _table(rows: list[dict], columns: list[tuple[str, str]]) -> list[str]:
     if not rows:
         return ["  (none)"]
-    cells = [[_cell(r.get(k)) or "—" for k, _ in columns] for r in rows]
+    cells = [[_plain(r.get(k)) or "—" for k, _ in columns] for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (_, h) in enumerate(columns)]
     out = ["  " + "  ".join(h.ljust(w) for (_, h), w in zip(columns, widths)).rstrip()]
     for c in cells:
@@ -139,10 +202,9 @@ def render_stats(s: dict, fmt: str = "table") -> str:
 def _edition_line_md(ed: dict) -> str:
     parts = []
     for a in ed["articles"]:
-        title = (a["title"] or a["source"]).replace("[", "(").replace("]", ")")
         dup = " (copy)" if a["duplicate_of"] else ""
-        parts.append(f"[{title}]({_safe_url(a['url'])}) — {a['source']}{dup}")
-    return f"- **{ed['language']}**: " + "; ".join(parts)
+        parts.append(f"[{_md(a['title'] or a['source'])}]({_link_url(a['url'])}) — {_md(a['source'])}{dup}")
+    return f"- **{_md(ed['language'])}**: " + "; ".join(parts)
 
 
 def _window(d: dict) -> str:
@@ -168,22 +230,22 @@ def render_digest(d: dict, fmt: str = "md") -> str:
         return _json(d)
     if fmt == "html":
         return render_digest_html(d)
-    lines = [f"# News digest — {_window(d)}", "",
+    lines = [f"# News digest — {_md(_window(d))}", "",
              f"{_counts(d)}. "
              f"Generated {_short(d['generated_at'])} UTC by media-monitor.", ""]
     if not d["stories"]:
         lines.append("No articles in this window.")
     for i, s in enumerate(d["stories"], 1):
-        title = (s["title"] or "(no title)").replace("\n", " ")
-        meta = [_short(s["date"]) + " UTC", f"{s['source_count']} source{'s' if s['source_count'] != 1 else ''}",
+        title = _md(s["title"] or "(no title)")
+        meta = [_md(_short(s["date"])) + " UTC", f"{s['source_count']} source{'s' if s['source_count'] != 1 else ''}",
                 f"{s['article_count']} article{'s' if s['article_count'] != 1 else ''}"]
         if len(s["languages"]) > 1:
-            meta.append("editions: " + ", ".join(s["languages"]))
+            meta.append("editions: " + _md(", ".join(s["languages"])))
         if s["topics"]:
-            meta.append("topics: " + ", ".join(s["topics"]))
+            meta.append("topics: " + _md(", ".join(s["topics"])))
         lines += [f"## {i}. {title}", "", "*" + " · ".join(meta) + "*", ""]
         if s["first_paragraph"]:
-            lines += [s["first_paragraph"], ""]
+            lines += [_md(s["first_paragraph"]), ""]
         lines += [_edition_line_md(ed) for ed in s["editions"]]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
@@ -233,7 +295,7 @@ def render_digest_html(d: dict) -> str:
         tags = "".join(f'<span style="{_S["tag"]}">{e(t)}</span>' for t in s["topics"])
         parts += [
             f'<div style="{_S["card"]}">',
-            f'<h2 style="{_S["h2"]}"><a href="{e(_safe_url(s["url"]))}" style="{_S["a2"]}">'
+            f'<h2 style="{_S["h2"]}"><a href="{e(_link_url(s["url"]))}" style="{_S["a2"]}">'
             f'{e(s["title"] or "(no title)")}</a></h2>',
             f'<p style="{_S["meta"]}">{" · ".join(meta)} {tags}</p>',
         ]
@@ -243,7 +305,7 @@ def render_digest_html(d: dict) -> str:
             links = []
             for a in ed["articles"]:
                 dup = " (copy)" if a["duplicate_of"] else ""
-                links.append(f'<a href="{e(_safe_url(a["url"]))}" style="{_S["a"]}">{e(a["title"] or a["source"])}</a>'
+                links.append(f'<a href="{e(_link_url(a["url"]))}" style="{_S["a"]}">{e(a["title"] or a["source"])}</a>'
                              f' — {e(a["source"])}{dup}')
             parts.append(f'<p style="{_S["ed"]}"><span style="{_S["lang"]}">{e(ed["language"])}</span> '
                          + " · ".join(links) + "</p>")
@@ -258,10 +320,10 @@ def render_digest_html(d: dict) -> str:
 
 def render_atom(feed: dict, *, self_url: str | None = None) -> str:
     """An Atom 1.0 document for ``monitor.query.reads.topic_feed()``."""
-    from monitor.query.reads import iso_utc
+    from monitor.query.inputs import iso_utc
 
-    x = xml_escape
-    attr = lambda s: xml_escape(s or "", {'"': "&quot;"})  # noqa: E731
+    x = lambda s: xml_escape(_NOT_XML.sub("", s or ""))  # noqa: E731
+    attr = lambda s: xml_escape(_NOT_XML.sub("", s or ""), {'"': "&quot;"})  # noqa: E731
     out = ['<?xml version="1.0" encoding="utf-8"?>', '<feed xmlns="http://www.w3.org/2005/Atom">',
            f"  <id>urn:media-monitor:topic:{x(feed['topic'])}</id>",
            f"  <title>media-monitor: {x(feed['topic'])}</title>"]
@@ -276,7 +338,7 @@ def render_atom(feed: dict, *, self_url: str | None = None) -> str:
         out += ["  <entry>",
                 f"    <id>{x(r['url'])}</id>",
                 f"    <title>{x(r['title'] or '(no title)')}</title>",
-                f'    <link rel="alternate" href="{attr(r["url"])}"/>',
+                f'    <link rel="alternate" href="{attr(_safe_url(r["url"]))}"/>',
                 f"    <published>{iso_utc(r['date'])}</published>",
                 f"    <updated>{iso_utc(r['updated'])}</updated>",
                 f"    <author><name>{x(r['author'] or r['source'])}</name></author>",

@@ -5,21 +5,23 @@ crawl writes (WAL) and can never change the file.  Rendering (tables, CSV, Markd
 ``monitor.query.formats``; this module returns plain dicts and lists.
 
 Dates: an article's date is its ``published`` time, else when it was fetched, compared in UTC
-(``DATE_SQL``).  Date arguments accept ``YYYY-MM-DD``, ISO 8601 datetimes (``2024-05-01T10:00``,
-``...+06:00``, ``...Z``; no zone = UTC) and relative durations back from now (``30m``, ``24h``, ``7d``,
-``2w``).
+(``DATE_SQL``).  Date arguments, ``--limit`` and search queries are checked by ``monitor.query.inputs``.
+Every query runs under the reader's time budget (MONITOR_QUERY_TIMEOUT; ``monitor.store.db``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Iterator, Sequence
 
 from monitor.clock import utcnow
-from monitor.durations import duration_seconds
+from monitor.durations import MAX_DAYS, duration_seconds
 from monitor.errors import UsageError
+from monitor.query.inputs import (  # noqa: F401  (the checks of user input; re-exported for callers of reads)
+    MAX_LIMIT, SQL_TS, check_limit, check_query, iso_utc, parse_ts, parse_when, query_hint,
+)
 from monitor.store.db import Connection, SQLOperationalError, has_table, open_reader, reading
 
 # an article's date, normalised by SQLite to UTC 'YYYY-MM-DD HH:MM:SS' (published, else fetched)
@@ -29,43 +31,6 @@ SORTS = ("rank", "date")
 HIGHLIGHT = ("**", "**")
 EXPORT_COLUMNS = ("id", "url", "source", "language", "published", "date", "fetched_at", "title", "author",
                   "description", "text", "word_count", "image", "duplicate_of", "copies", "topics")
-
-
-# --------------------------------------------------------------------------- dates
-
-SQL_TS = "%Y-%m-%d %H:%M:%S"
-
-
-def parse_when(text: str, *, end: bool = False, now: datetime | None = None, option: str = "date") -> str:
-    """A user date -> SQLite UTC timestamp 'YYYY-MM-DD HH:MM:SS'.
-
-    ``end=True`` makes a bare date inclusive (``--until 2024-05-01`` means up to 23:59:59 that day).
-    """
-    raw = (text or "").strip()
-    now = now or utcnow()
-    seconds = duration_seconds(raw)
-    if seconds is not None:
-        when = now - timedelta(seconds=seconds)
-        return when.astimezone(timezone.utc).strftime(SQL_TS)
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-            d = date.fromisoformat(raw)
-            when = datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
-            if end:
-                when += timedelta(days=1, seconds=-1)
-        else:
-            when = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=timezone.utc)
-    except ValueError:
-        raise UsageError(f"{option} {text!r} is not a date; write YYYY-MM-DD, an ISO datetime such as "
-                         "2024-05-01T10:00+06:00, or a duration back from now such as 24h, 7d, 2w") from None
-    return when.astimezone(timezone.utc).strftime(SQL_TS)
-
-
-def iso_utc(sql_ts: str | None) -> str | None:
-    """'YYYY-MM-DD HH:MM:SS' (UTC) -> RFC 3339 'YYYY-MM-DDTHH:MM:SSZ'."""
-    return f"{sql_ts.replace(' ', 'T')}Z" if sql_ts else None
 
 
 # --------------------------------------------------------------------------- filters
@@ -128,27 +93,6 @@ def _marks(values) -> str:
 
 def _and(conds: list[str]) -> str:
     return " AND ".join(conds) if conds else "1"
-
-
-def check_query(query: str) -> None:
-    """UsageError with SQLite's message and a hint when ``query`` is not valid FTS5 syntax."""
-    from monitor.store.schema import fts_query_error
-
-    message = fts_query_error(query)
-    if message:
-        raise UsageError(f"search query {query!r} is not valid FTS5 syntax: {message}. {_query_hint(message)}")
-
-
-def _query_hint(message: str) -> str:
-    if message.startswith("no such column"):
-        return ("A word followed by ':' or '-' is read as a column name: put hyphenated words and phrases in "
-                'double quotes, e.g. \'"kz-us"\' or \'"united states"\'.')
-    if "unterminated" in message:
-        return "Close every double quote."
-    if message == "empty query":
-        return "Give at least one word."
-    return ('Quote phrases and words with punctuation in double quotes (\'"U.S."\'); AND, OR, NOT and NEAR are '
-            "operators only in upper case; balance parentheses. See docs/querying.md.")
 
 
 def known_topics(conn: Connection) -> dict[str, str]:
@@ -252,8 +196,7 @@ def search(db_path, query: str, *, topics=(), sources=(), languages=(), since=No
     """
     if sort not in SORTS:
         raise UsageError(f"--sort {sort!r}: choose one of {', '.join(SORTS)}")
-    if limit is not None and limit < 1:
-        raise UsageError("--limit must be at least 1")
+    check_limit(limit)
     filters = Filters(query=query, topics=topics, sources=sources, languages=languages, since=since, until=until,
                       include_duplicates=include_duplicates, now=now)
     check_query(query)
@@ -275,7 +218,10 @@ def search(db_path, query: str, *, topics=(), sources=(), languages=(), since=No
         try:
             found = conn.execute(sql, [query, *params]).fetchall()
         except SQLOperationalError as exc:
-            raise UsageError(f"search query {query!r} failed: {exc}. {_query_hint(str(exc))}") from None
+            timeout = conn.timeout_error(exc)
+            if timeout is not None:
+                raise timeout from None
+            raise UsageError(f"search query {query!r} failed: {exc}. {query_hint(str(exc))}") from None
         if not found:
             return []
         ids = [r["id"] for r in found]
@@ -331,8 +277,10 @@ def export(db_path, filters: Filters | None = None, *, batch_size: int = EXPORT_
 
     def rows() -> Iterator[dict]:
         try:
+            conn.restart_clock()          # the time budget is per batch: a large export may take its time
             cur = conn.execute(sql, params)
             while True:
+                conn.restart_clock()
                 batch = cur.fetchmany(batch_size)
                 if not batch:
                     break
@@ -341,6 +289,9 @@ def export(db_path, filters: Filters | None = None, *, batch_size: int = EXPORT_
                     d["topics"] = d["topics"].split(",") if d["topics"] else []
                     yield {k: d[k] for k in EXPORT_COLUMNS}
         except SQLOperationalError as exc:
+            timeout = conn.timeout_error(exc)
+            if timeout is not None:
+                raise timeout from None
             raise UsageError(f"export failed: {exc}") from None
         finally:
             conn.close()
@@ -358,7 +309,12 @@ def stats(db_path, *, days: int = 30, silent_after: str = "3d", now: datetime | 
     (or before now, when no crawl recorded it): crawled, but nothing new came in.
     """
     now = now or utcnow()
-    seconds = duration_seconds(silent_after)
+    if not 1 <= days <= MAX_DAYS:
+        raise UsageError(f"--days {days}: give 1 to {MAX_DAYS} (100 years)")
+    try:
+        seconds = duration_seconds(silent_after)
+    except ValueError as exc:            # more than 100 years
+        raise UsageError(f"--silent-after {exc}") from None
     if seconds is None:
         raise UsageError(f"--silent-after {silent_after!r} is not a duration; write e.g. 2d, 36h, 1w")
     silent_delta = timedelta(seconds=seconds)
@@ -385,13 +341,17 @@ def stats(db_path, *, days: int = 30, silent_after: str = "3d", now: datetime | 
         silent = []
         for source in sorted(set(newest) | set(crawls)):
             crawl = crawls.get(source)
-            ref_text = crawl["started"] if crawl and crawl["started"] else now.strftime(SQL_TS)
-            ref = datetime.strptime(ref_text, SQL_TS).replace(tzinfo=timezone.utc)
+            ref = (parse_ts(crawl["started"]) if crawl else None) or now
             last = newest.get(source)
+            last_dt = parse_ts(last)
+            try:
+                cutoff = ref - silent_delta
+            except OverflowError:            # a crawl dated in year 1 (a hand-edited file)
+                cutoff = None
             if last is None:
                 silent.append({"source": source, "newest": None, "last_crawl": crawl and crawl["started"],
                                "reason": "crawled, no article stored yet"})
-            elif datetime.strptime(last, SQL_TS).replace(tzinfo=timezone.utc) < ref - silent_delta:
+            elif last_dt is not None and cutoff is not None and last_dt < cutoff:
                 silent.append({"source": source, "newest": last, "last_crawl": crawl and crawl["started"],
                                "reason": f"no article newer than {silent_after} before "
                                          + ("its last crawl" if crawl else "now")})
@@ -525,8 +485,7 @@ def digest(db_path, *, since: str = "24h", until: str | None = None, topic: str 
 
 def topic_feed(db_path, topic: str, *, limit: int = 50, now: datetime | None = None) -> dict:
     """The latest ``limit`` articles tagged ``topic`` (duplicates folded), newest first, for an Atom feed."""
-    if limit < 1:
-        raise UsageError("--limit must be at least 1")
+    check_limit(limit)
     now = now or utcnow()
     with reading(db_path) as conn:
         check_topics(conn, [topic])
