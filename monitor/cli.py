@@ -7,17 +7,41 @@ one clear line and an exit code (2 for usage/configuration, 1 for a fatal failur
 
 from __future__ import annotations
 
+import errno
 import functools
+import io
+import math
+import os
 import sys
 
 import click
 
 from monitor import __version__
-from monitor.errors import MonitorError
+from monitor.durations import MAX_DAYS
+from monitor.errors import MonitorError, UsageError
+
+MAX_LIMIT = 1_000_000          # = monitor.query.reads.MAX_LIMIT (not imported: `monitor --help` stays light)
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's last flush of what is still buffered cannot
+    fail again (a second traceback after our one line)."""
+    try:
+        fd = sys.stdout.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
 
 
 def handle_errors(fn):
-    """Known errors become ``Error: ...`` on stderr and the error's exit code; no traceback."""
+    """Known errors become ``Error: ...`` on stderr and the error's exit code; no traceback.
+
+    Standard output that cannot be written: a closed pipe (``monitor export | head``) ends quietly with exit
+    0; a full disk or an I/O error (``> /dev/full``) is one line and exit 1.  A file this user may not read
+    or write is one line and exit 2."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -26,15 +50,71 @@ def handle_errors(fn):
         except MonitorError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except PermissionError as exc:
+            if exc.filename is None:
+                raise
+            click.echo(f"Error: {exc.filename}: {exc.strerror} (check its permissions, or choose another file)",
+                       err=True)
+            sys.exit(2)
+        except OSError as exc:
+            _stdout_failed(exc)
 
     return wrapper
 
 
-db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
+def _stdout_failed(exc: OSError) -> None:
+    """Exit for standard output that cannot be written; re-raise any other OSError."""
+    if isinstance(exc, BrokenPipeError):  # the reader went away: nothing more to say to anyone
+        _drop_stdout()
+        sys.exit(0)
+    if exc.errno not in _DISK_FULL or exc.filename is not None:
+        raise exc
+    _drop_stdout()
+    click.echo(f"Error: cannot write to standard output: {exc.strerror}", err=True)
+    sys.exit(1)
+
+
+class FilePath(click.Path):
+    """click.Path that refuses a NUL character (the OS cannot take one; os.stat raises ValueError)."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and "\x00" in value:
+            self.fail(f"{value!r} contains a NUL character, which no file name can.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class FiniteFloat(click.FloatRange):
+    """A FloatRange that refuses nan and infinity (click's own lets nan through any bound)."""
+
+    def convert(self, value, param, ctx):
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return rv
+
+
+def check_log_file(path) -> None:
+    """--log-file: refuse, before anything starts, a file that could not be opened for appending."""
+    if path is None:
+        return
+    from pathlib import Path
+
+    p = Path(path)
+    parent = p.parent
+    if p.is_dir():
+        raise UsageError(f"--log-file {p}: is a directory; give a file name")
+    if not parent.is_dir():
+        raise UsageError(f"--log-file {p}: folder {parent} does not exist" if not parent.exists()
+                         else f"--log-file {p}: {parent} is not a folder")
+    if os.access(p, os.F_OK) and not os.access(p, os.W_OK) or not p.exists() and not os.access(parent, os.W_OK):
+        raise UsageError(f"--log-file {p}: cannot be written (check the permissions of the file and its folder)")
+
+
+db_option = click.option("--db", "db_path", type=FilePath(dir_okay=False), default=None,
                          help="SQLite file (default: $MONITOR_DB or ./monitor.db).")
-sources_option = click.option("--sources", "sources_path", type=click.Path(dir_okay=False), default=None,
+sources_option = click.option("--sources", "sources_path", type=FilePath(dir_okay=False), default=None,
                               help="Sources TOML file (default: $MONITOR_SOURCES or the bundled catalogue).")
-topics_option = click.option("--topics", "topics_path", type=click.Path(dir_okay=False), default=None,
+topics_option = click.option("--topics", "topics_path", type=FilePath(dir_okay=False), default=None,
                              help="Topics TOML file (default: $MONITOR_TOPICS or the bundled topics).")
 
 
@@ -59,11 +139,11 @@ def cli():
 @click.option("--tag", "tags", multiple=True, help="Only sources with this tag (repeatable).")
 @click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="Override a Scrapy or MONITOR_* setting (repeatable), e.g. -s DOWNLOAD_DELAY=2.")
-@click.option("--max-articles", type=click.IntRange(min=0), default=None,
+@click.option("--max-articles", type=click.IntRange(min=0, max=10 ** 12), default=None,
               help="Stop each source after this many stored articles.")
 @click.option("--refresh", is_flag=True, help="Re-fetch articles already stored (keeps earlier versions).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the summary.")
-@click.option("--log-file", type=click.Path(dir_okay=False), default=None,
+@click.option("--log-file", type=FilePath(dir_okay=False), default=None,
               help="Write the full log here (INFO, with tracebacks); the terminal shows only warnings and errors, "
                    "one line each.")
 @click.option("--redis", "redis_url", metavar="URL", default=None,
@@ -82,6 +162,7 @@ def crawl(source_names, sources_path, topics_path, db_path, tags, overrides, max
     (the first one lets the pages in flight finish for MONITOR_STOP_TIMEOUT seconds, a second one stops
     at once; SIGTERM stops the same way and exits 0).
     """
+    check_log_file(log_file)
     from monitor.crawl.run import plan_crawl, run_crawl
 
     plan = plan_crawl(source_names, sources_path=sources_path, topics_path=topics_path, db_path=db_path, tags=tags,
@@ -123,9 +204,9 @@ def sources(ctx, sources_path, tags, fmt):
 @click.option("--suggest", is_flag=True,
               help="Print a corrected sources file instead: the report as comments, then one [[source]] entry "
                    "per source with the feeds/sitemaps that work and the ones the site declares.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
+@click.option("--timeout", type=FiniteFloat(min=0.1, max=3600), default=None, metavar="SECONDS",
               help="Seconds per HTTP request (default: MONITOR_CHECK_TIMEOUT, 15).")
-@click.option("--concurrency", type=click.IntRange(min=1), default=None,
+@click.option("--concurrency", type=click.IntRange(min=1, max=1000), default=None,
               help="Sources checked at the same time (default: MONITOR_CHECK_CONCURRENCY, 6).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
 @click.pass_context
@@ -149,7 +230,7 @@ def sources_check(ctx, source_names, sources_path, tags, fmt, suggest, timeout, 
 
 
 @cli.command()
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--db", "db_path", type=FilePath(dir_okay=False), default=None,
               help="SQLite file (default: ./demo.db; never $MONITOR_DB, so the sample stays out of your database).")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=0,
               help="First port for the sample sites: they listen on PORT, PORT+1 on 127.0.0.1 "
@@ -173,9 +254,9 @@ def demo(db_path, port, quiet):
 @db_option
 @topics_option
 @click.option("--until-empty", is_flag=True, help="Exit as soon as the item list is empty.")
-@click.option("--idle-exit", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+@click.option("--idle-exit", type=FiniteFloat(min=0, max=10 ** 9), default=None, metavar="SECONDS",
               help="Exit after this many seconds without items (default: run until SIGINT/SIGTERM).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=200, show_default=True,
+@click.option("--batch-size", type=click.IntRange(min=1, max=100_000), default=200, show_default=True,
               help="Messages written per SQLite transaction.")
 @click.option("--prefix", default=None, metavar="PREFIX",
               help="Redis key prefix, as MONITOR_REDIS_PREFIX of the workers (default: monitor).")
@@ -197,6 +278,10 @@ def ingest(redis_url, db_path, topics_path, until_empty, idle_exit, batch_size, 
 
 # --------------------------------------------------------------------------- reading the database
 # (search, export, stats, digest, feed, serve: read-only; retag: rewrites the topic tags)
+
+RAW_CSV_HELP = ("CSV cells exactly as stored: by default a cell starting with =, +, -, @, a tab or a carriage "
+                "return gets a leading ' so a spreadsheet shows it as text instead of running it as a formula.")
+
 
 def _filter_options(fn):
     """--topic/--source/--language/--since/--until/--include-duplicates, shared by search and export."""
@@ -221,12 +306,14 @@ def _filter_options(fn):
 @click.argument("query")
 @db_option
 @_filter_options
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Most results shown.")
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_LIMIT), default=20, show_default=True,
+              help="Most results shown.")
 @click.option("--sort", type=click.Choice(["rank", "date"]), default="rank", show_default=True,
               help="Best match first (bm25, title weighs double) or newest first.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--raw-csv", is_flag=True, help=RAW_CSV_HELP)
 @handle_errors
-def search(query, db_path, topics, sources, languages, since, until, include_duplicates, limit, sort, fmt):
+def search(query, db_path, topics, sources, languages, since, until, include_duplicates, limit, sort, fmt, raw_csv):
     """Full-text search of titles and texts (SQLite FTS5 syntax), with highlighted snippets.
 
     \b
@@ -244,7 +331,8 @@ def search(query, db_path, topics, sources, languages, since, until, include_dup
     from monitor.query.commands import run_search
 
     click.echo(run_search(query, db_path=db_path, fmt=fmt, topics=topics, sources=sources, languages=languages,
-                          since=since, until=until, include_duplicates=include_duplicates, limit=limit, sort=sort))
+                          since=since, until=until, include_duplicates=include_duplicates, limit=limit, sort=sort,
+                          raw_csv=raw_csv))
 
 
 @cli.command()
@@ -252,10 +340,11 @@ def search(query, db_path, topics, sources, languages, since, until, include_dup
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("-q", "--query", default=None, metavar="QUERY", help="Only articles matching this FTS5 query.")
 @_filter_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+@click.option("-o", "--output", type=FilePath(dir_okay=False, allow_dash=True), default=None,
               help="Write to FILE (complete or not at all) instead of standard output.")
+@click.option("--raw-csv", is_flag=True, help=RAW_CSV_HELP)
 @handle_errors
-def export(db_path, fmt, query, topics, sources, languages, since, until, include_duplicates, output):
+def export(db_path, fmt, query, topics, sources, languages, since, until, include_duplicates, output, raw_csv):
     """Export articles with their full text as JSON Lines or CSV, oldest first.
 
     Streams: rows are read and written in batches, so a database of any size exports in
@@ -264,19 +353,17 @@ def export(db_path, fmt, query, topics, sources, languages, since, until, includ
     """
     from monitor.query.commands import run_export
 
-    try:
-        n = run_export(db_path=db_path, fmt=fmt, output=output, query=query, topics=topics, sources=sources,
-                       languages=languages, since=since, until=until, include_duplicates=include_duplicates)
-    except BrokenPipeError:            # `monitor export | head`
-        sys.stderr.close()
-        sys.exit(0)
+    n = run_export(db_path=db_path, fmt=fmt, output=output, query=query, topics=topics, sources=sources,
+                   languages=languages, since=since, until=until, include_duplicates=include_duplicates,
+                   raw_csv=raw_csv)
     if output and output != "-":
         click.echo(f"Exported {n} articles to {output}", err=True)
 
 
 @cli.command()
 @db_option
-@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True, help="Days in the per-day table.")
+@click.option("--days", type=click.IntRange(min=1, max=MAX_DAYS), default=30, show_default=True,
+              help="Days in the per-day table.")
 @click.option("--silent-after", default="3d", show_default=True, metavar="DURATION",
               help="A source is silent when its newest article is this much older than its last crawl.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
@@ -294,9 +381,10 @@ def stats(db_path, days, silent_after, fmt):
               help="Start of the window: 24h, 7d, YYYY-MM-DD or an ISO datetime.")
 @click.option("--until", default=None, metavar="DATE", help="End of the window (default: now).")
 @click.option("--topic", default=None, metavar="TOPIC", help="Only articles tagged with this topic.")
-@click.option("--max-stories", type=click.IntRange(min=1), default=None, help="Keep only the newest N stories.")
+@click.option("--max-stories", type=click.IntRange(min=1, max=MAX_LIMIT), default=None,
+              help="Keep only the newest N stories.")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+@click.option("-o", "--output", type=FilePath(dir_okay=False, allow_dash=True), default=None,
               help="Write to FILE instead of standard output.")
 @handle_errors
 def digest(db_path, since, until, topic, max_stories, fmt, output):
@@ -318,9 +406,10 @@ def digest(db_path, since, until, topic, max_stories, fmt, output):
 @cli.command()
 @db_option
 @click.option("--topic", required=True, metavar="TOPIC", help="The topic whose articles make the feed.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+@click.option("-o", "--output", type=FilePath(dir_okay=False, allow_dash=True), default=None,
               help="Atom file to write (default: standard output).")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Entries in the feed.")
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_LIMIT), default=50, show_default=True,
+              help="Entries in the feed.")
 @click.option("--self-url", default=None, metavar="URL", help="Public URL the feed will be served at (rel=self).")
 @handle_errors
 def feed(db_path, topic, output, limit, self_url):
@@ -378,9 +467,9 @@ def serve(db_path, host, port):
 @click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="A Scrapy or MONITOR_* setting for the crawls and the scheduler (repeatable), "
                    "e.g. -s MONITOR_POLL_MAX_INTERVAL=43200.")
-@click.option("--max-runs", type=click.IntRange(min=1), default=None,
+@click.option("--max-runs", type=click.IntRange(min=1, max=10 ** 9), default=None,
               help="Exit after this many crawl runs (default: run until SIGINT/SIGTERM).")
-@click.option("--log-file", type=click.Path(dir_okay=False), default=None,
+@click.option("--log-file", type=FilePath(dir_okay=False), default=None,
               help="Append the scheduler's lines and the crawls' output here (reopened per line: logrotate-safe).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines from the crawls (summaries only).")
 @handle_errors
@@ -394,6 +483,7 @@ def schedule(source_names, every, cron, sources_path, topics_path, db_path, tags
     Ticks that pass while a crawl runs are skipped and logged. SIGINT/SIGTERM stop the scheduler after
     the current crawl, which is told to stop and save its batch. See docs/scheduling.md.
     """
+    check_log_file(log_file)
     from monitor.ops.schedule import run_schedule
 
     sys.exit(run_schedule(source_names, every=every, cron=cron, sources_path=sources_path, topics_path=topics_path,
@@ -403,7 +493,7 @@ def schedule(source_names, every, cron, sources_path, topics_path, db_path, tags
 
 @cli.command()
 @db_option
-@click.option("--sources", "sources_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--sources", "sources_path", type=FilePath(dir_okay=False), default=None,
               help="Report exactly the enabled sources of this file (default: every source with crawls).")
 @click.option("--tag", "tags", multiple=True, help="Only sources with this tag (repeatable; reads the sources file).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
@@ -427,4 +517,7 @@ def health(db_path, sources_path, tags, fmt, overrides):
 
 
 def main():
-    cli(prog_name="monitor")
+    try:
+        cli(prog_name="monitor")
+    except OSError as exc:               # --help or --version into a full disk: outside every command
+        _stdout_failed(exc)
