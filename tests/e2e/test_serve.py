@@ -90,6 +90,15 @@ def test_serve_articles_search_and_canned_queries(served):
     meta = get_json(f"{base}/-/metadata.json")
     assert "copyrighted" in meta["license"]
     assert meta["databases"]["news"]["tables"]["articles"]["fts_table"] == "articles_fts"
+    # Datasette keeps its own time limit on a query (docs/security.md), and serves no file download
+    served_settings = get_json(f"{base}/-/settings.json")
+    assert served_settings["sql_time_limit_ms"] == 5000 and served_settings["allow_download"] is False
+    endless = urllib.parse.quote("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                                 "SELECT count(*) FROM c")
+    started = time.monotonic()
+    with pytest.raises(urllib.error.HTTPError) as stopped:
+        get_json(f"{base}/news.json?sql={endless}")
+    assert stopped.value.code == 400 and time.monotonic() - started < 30
 
 
 def test_canned_queries_run_without_story_links(fresh_db):
