@@ -144,6 +144,22 @@ def output_stream(path: str | os.PathLike | None):
         raise
 
 
+def check_output(path, db_path=None) -> None:
+    """Refuse a bad ``-o`` before the database is read: what ``output_stream`` refuses, and the database itself
+    (the rename would replace it with the export)."""
+    if path is None or str(path) == "-":
+        return
+    _target_kind(Path(path))
+    from monitor.store.db import resolve_db_path
+
+    try:
+        same = os.path.samefile(path, resolve_db_path(db_path))
+    except OSError:                       # one of them does not exist (yet)
+        same = False
+    if same:
+        raise UsageError(f"{path}: is the database being read; give -o another file")
+
+
 def write_text(text: str, path=None) -> None:
     with output_stream(path) as out:
         out.write(text if text.endswith("\n") else text + "\n")
@@ -162,11 +178,15 @@ def run_export(*, db_path=None, fmt: str = "jsonl", output=None, query=None, top
     from monitor.query.formats import write_export
     from monitor.query.reads import EXPORT_BATCH_SIZE, Filters, export
 
+    check_output(output, db_path)
     rows = export(db_path, Filters(query=query, topics=topics, sources=sources, languages=languages, since=since,
                                    until=until, include_duplicates=include_duplicates),
                   batch_size=batch_size or EXPORT_BATCH_SIZE)
-    with output_stream(output) as out:
-        return write_export(rows, out, fmt, raw_csv=raw_csv)
+    try:
+        with output_stream(output) as out:
+            return write_export(rows, out, fmt, raw_csv=raw_csv)
+    finally:
+        rows.close()                      # closes the reader even when nothing was read
 
 
 def run_stats(*, db_path=None, fmt: str = "table", days: int = 30, silent_after: str = "3d") -> str:
@@ -181,6 +201,7 @@ def run_digest(*, db_path=None, fmt: str = "md", output=None, since="24h", until
     from monitor.query.formats import render_digest
     from monitor.query.reads import digest
 
+    check_output(output, db_path)
     d = digest(db_path, since=since, until=until, topic=topic, max_stories=max_stories)
     write_text(render_digest(d, fmt), output)
     return d
@@ -190,6 +211,7 @@ def run_feed(topic: str, *, db_path=None, output=None, limit: int = 50, self_url
     from monitor.query.formats import render_atom
     from monitor.query.reads import topic_feed
 
+    check_output(output, db_path)
     feed = topic_feed(db_path, topic, limit=limit)
     write_text(render_atom(feed, self_url=self_url), output)
     return feed

@@ -296,7 +296,24 @@ def export(db_path, filters: Filters | None = None, *, batch_size: int = EXPORT_
         finally:
             conn.close()
 
-    return rows()
+    return Rows(rows(), conn)
+
+
+class Rows:
+    """``export``'s rows, read as they are iterated; ``close()`` closes the reader, even before the first row."""
+
+    def __init__(self, gen: Iterator[dict], conn: Connection):
+        self._gen, self._conn = gen, conn
+
+    def __iter__(self) -> "Rows":
+        return self
+
+    def __next__(self) -> dict:
+        return next(self._gen)
+
+    def close(self) -> None:
+        self._gen.close()
+        self._conn.close()
 
 
 # --------------------------------------------------------------------------- stats

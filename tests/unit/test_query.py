@@ -10,9 +10,9 @@ import shutil
 import sqlite3
 import struct
 import subprocess
-import types
 import xml.etree.ElementTree as ET
 import zlib
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -177,7 +177,7 @@ def test_export_streams_more_than_one_batch(corpus):
     path, ids, storage = corpus
     bulk = add_bulk(storage, 25)
     rows = query.export(path, query.Filters(sources=["bulk"]), batch_size=7)
-    assert isinstance(rows, types.GeneratorType)
+    assert isinstance(rows, Iterator) and not isinstance(rows, (list, tuple))   # rows come as they are read
     first = next(rows)
     assert first["id"] == bulk[0] and first["text"].startswith("Kazakhstan ")
     rest = list(rows)

@@ -166,6 +166,15 @@ def test_socket_and_directory_are_refused(db, tmp_path):
     one_error(run(["feed", "--topic", "kz-us", "--db", db, "-o", tmp_path / "no" / "f.xml"]), 2, "does not exist")
 
 
+@pytest.mark.parametrize("cmd", list(WRITERS))
+def test_the_database_itself_is_refused(db, tmp_path, cmd):
+    copy = tmp_path / "m.db"
+    copy.write_bytes(db.read_bytes())
+    data = copy.read_bytes()
+    one_error(run([*WRITERS[cmd], "--db", copy, "-o", tmp_path / "." / "m.db"]), 2, "is the database being read")
+    assert copy.read_bytes() == data
+
+
 def test_own_stdout_is_written_through(db):
     done = subprocess.run([sys.executable, "-m", "monitor", "export", "--db", str(db), "-o", "/dev/stdout"],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
