@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 
-from monitor.crawl.scrapy_compat import downloads_in_flight, engine_of, item_pipelines
+from monitor.crawl.scrapy_compat import downloads_in_flight, engine_of, item_pipelines, root_handler_kwargs
 
 logger = logging.getLogger(__name__)
 
@@ -24,11 +24,14 @@ def make_process(settings, *, notify=print, stop_timeout: float | None = None):
     the reactor.  Here the first signal calls ``notify`` with one line, stops taking new pages and gives the
     pages in flight ``stop_timeout`` seconds; then, or at a second signal, the reactor is stopped (``forced``)
     and the caller commits what the pipelines hold (``salvage``).  Without it (a distributed worker, whose
-    graceful stop puts its unfinished requests back in the shared queue) Scrapy's own handling stays."""
+    graceful stop puts its unfinished requests back in the shared queue) Scrapy's own handling stays.
+
+    Scrapy's root log handler is installed as ``LOG_INSTALL_ROOT_HANDLER`` says, in every supported Scrapy
+    (``scrapy_compat.root_handler_kwargs``)."""
     from scrapy.crawler import CrawlerProcess
 
     if stop_timeout is None:
-        return CrawlerProcess(settings)
+        return CrawlerProcess(settings, **root_handler_kwargs(settings))
     return _graceful_process_class()(settings, notify=notify, stop_timeout=stop_timeout)
 
 
@@ -47,7 +50,7 @@ def _graceful_process_class():
         the graceful stop is ``stop()``, the forced one ``reactor.stop()``."""
 
         def __init__(self, settings, *, notify=print, stop_timeout: float = 3.0):
-            super().__init__(settings)
+            super().__init__(settings, **root_handler_kwargs(settings))
             self.notify = notify
             self.stop_timeout = stop_timeout
             self.stop_signal: int | None = None   # the first stop signal

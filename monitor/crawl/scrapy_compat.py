@@ -4,7 +4,7 @@ A Scrapy upgrade that moves one of these breaks ``tests/unit/test_scrapy_compat.
 against a real crawler (``scrapy.utils.test.get_crawler``) and asserts the attribute is still there, instead
 of a crawl that quietly behaves differently.  Nothing else in ``monitor/`` reads a private Scrapy attribute.
 
-Checked on Scrapy 2.14 (the floor in pyproject.toml) to 2.19 and scrapy-redis 0.9.1.
+Checked on Scrapy 2.15 (the floor in pyproject.toml) to 2.19 and scrapy-redis 0.9.1.
 """
 
 from __future__ import annotations
@@ -25,6 +25,18 @@ def stats_of(crawler) -> dict:
         return crawler.stats.get_stats() if crawler.stats else {}
     except (RuntimeError, AttributeError):
         return {}
+
+
+def scheduler_of(crawler):
+    """The running crawl's scheduler, or None.  ``ExecutionEngine.scheduler`` is public in Scrapy 2.19; older
+    releases (2.15 here) keep it only in the private ``engine._slot.scheduler``."""
+    engine = engine_of(crawler)
+    if engine is None:
+        return None
+    try:
+        return engine.scheduler
+    except AttributeError:
+        return getattr(getattr(engine, "_slot", None), "scheduler", None)
 
 
 def requests_in_progress(crawler):
@@ -83,6 +95,41 @@ def close_spider_later(crawler, reason: str) -> bool:
 
     reactor.callLater(0, lambda: deferred_from_coro(engine.close_spider_async(reason=reason)))
     return True
+
+
+def root_handler_kwargs(settings) -> dict:
+    """Keyword arguments for ``CrawlerProcess`` so Scrapy's root log handler follows ``LOG_INSTALL_ROOT_HANDLER``:
+    Scrapy 2.19 reads the setting itself (and deprecates the ``install_root_handler`` argument); older releases
+    (2.15 here) default that argument to True whatever the setting."""
+    import inspect
+
+    from scrapy.crawler import CrawlerProcess
+
+    param = inspect.signature(CrawlerProcess.__init__).parameters.get("install_root_handler")
+    if param is None or param.default is None:
+        return {}
+    return {"install_root_handler": settings.getbool("LOG_INSTALL_ROOT_HANDLER", True)}
+
+
+def declare_spider_loader(cls):
+    """Class decorator: ``cls`` implements Scrapy's spider-loader interface.  Older Scrapy (2.14 here) checks
+    ``SPIDER_LOADER_CLASS`` against the zope interface ``scrapy.interfaces.ISpiderLoader`` (``verifyClass`` in
+    ``get_spider_loader``) and refuses a class that does not declare it; 2.19 deprecates that module and
+    checks nothing.  So it is declared where it exists, without the deprecation warning."""
+    import warnings
+
+    from scrapy.exceptions import ScrapyDeprecationWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScrapyDeprecationWarning)
+        try:
+            from scrapy.interfaces import ISpiderLoader
+        except ImportError:   # gone in a later Scrapy: the Protocol alone counts
+            return cls
+    from zope.interface import classImplements
+
+    classImplements(cls, ISpiderLoader)
+    return cls
 
 
 def decode_queued_request(queue, data: bytes):

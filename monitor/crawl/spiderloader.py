@@ -23,6 +23,7 @@ from scrapy.exceptions import UsageError as ScrapyUsageError
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.misc import load_object
 
+from monitor.crawl.scrapy_compat import declare_spider_loader
 from monitor.errors import SourcesError
 from monitor.sources.catalogue import Source, load_sources
 
@@ -55,6 +56,7 @@ class SourcesFileError(SourcesError, ScrapyUsageError):
         self.print_help = False
 
 
+@declare_spider_loader
 class SourceSpiderLoader:
     """Scrapy's spider-loader interface: the spiders of ``SPIDER_MODULES`` plus one per configured source."""
 

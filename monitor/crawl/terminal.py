@@ -22,7 +22,7 @@ REQUEST_FAILURE_LOGGERS = ("scrapy.downloadermiddlewares.retry",)
 # exceptions (by module and class name, matched along the MRO) that mean a host could not be reached or a
 # download broke off
 NETWORK_EXCEPTIONS = {
-    # Scrapy 2.14+ wraps Twisted's download exceptions in these
+    # Scrapy 2.15+ wraps Twisted's download exceptions in these
     "scrapy.exceptions": {"CannotResolveHostError", "DownloadConnectionRefusedError", "DownloadTimeoutError",
                           "DownloadFailedError", "ResponseDataLossError", "DownloadCancelledError"},
     "twisted.internet.error": {"ConnectError", "DNSLookupError", "ConnectionRefusedError", "TCPTimedOutError",

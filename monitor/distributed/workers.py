@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from monitor.clock import utcnow_iso
-from monitor.crawl.scrapy_compat import (close_spider_later, decode_queued_request, engine_of, requests_in_progress,
+from monitor.crawl.scrapy_compat import (close_spider_later, decode_queued_request, requests_in_progress, scheduler_of,
                                          stats_of, wake_engine)
 from monitor.crawl.urlmemory import UrlMemory
 from monitor.distributed.protocol import (DEFAULT_PREFIX, check_crawl_key, crawl_base, items_key, known_key, message,
@@ -277,6 +277,8 @@ class RedisScheduler(_RedisSchedulerBase):
         run = self._join(keys=[self.workers_key, self.run_key, self.spiders_key],
                          args=[self.worker, proposed, spider.name])
         self.run_id = run.decode() if isinstance(run, bytes) else run
+        if self.stats:   # kept after the spider closed: the worker's summary names the run
+            self.stats.set_value("monitor/redis/run", self.run_id)
         self._push_event("start", {"timeout": self.timeout, "workers_key": self.workers_key,
                                    "run_key": self.run_key})
         logger.info("worker %s joined run %s (queue %s)", self.worker, self.run_id, self.queue.key,
@@ -457,7 +459,7 @@ class RedisPushPipeline:
             self.server.close()
 
     def _message(self, kind: str, data: dict) -> str:
-        sched = getattr(engine_of(self.crawler), "scheduler", None)
+        sched = scheduler_of(self.crawler)
         if isinstance(sched, RedisScheduler):
             return sched.message(kind, data)
         return message(kind, run=None, crawl=None, worker=None, spider=self.crawler.spider.name, **data)
@@ -546,7 +548,7 @@ def run_worker(plan, *, echo=print) -> WorkerSummary:
         stats = stats_of(crawler)
         counts = worker_counts(stats)
         counts["finish_reason"] = stats.get("finish_reason", "not started")
-        counts["run"] = getattr(getattr(engine_of(crawler), "scheduler", None), "run_id", None)
+        counts["run"] = stats.get("monitor/redis/run")
         summary.per_source[crawler.spidercls.name] = counts
         if summary.status == "finished" and status_from_reason(stats.get("finish_reason")) != "finished":
             summary.status = status_from_reason(stats.get("finish_reason"))

@@ -416,6 +416,7 @@ def test_plain_scrapy_crawl_is_a_worker_with_the_redis_setting(tmp_path, redis_u
         assert again.returncode == 0, again.stderr[-3000:]
         assert not [r for r in server.requests if r.url_path.startswith("/news/")]
         assert re.search(rf"bulk\s+\d+\s+0\s+{n}\s+0\s+finished", again.stdout), again.stdout
+        assert re.search(r"^run: default@\d{8}T\d{6}Z-\w{6}$", again.stdout, re.M), again.stdout   # the run id
 
 
 @pytest.mark.slow

@@ -50,6 +50,7 @@ class ProbeSpider(scrapy.Spider):
             "engine.scraper.slot.needs_backout": hasattr(getattr(engine.scraper, "slot", None), "needs_backout"),
             "engine.scraper.itemproc.middlewares": hasattr(engine.scraper.itemproc, "middlewares"),
             "engine.close_spider_async": hasattr(engine, "close_spider_async"),
+            "engine.scheduler or engine._slot.scheduler": compat.scheduler_of(crawler) is not None,
             # what the helpers make of them
             "requests_in_progress": compat.requests_in_progress(crawler),
             "downloads_in_flight": compat.downloads_in_flight(crawler),
@@ -67,6 +68,7 @@ class ProbeSpider(scrapy.Spider):
 async def test_every_helper_finds_its_attribute_on_a_running_crawler():
     crawler = get_crawler(ProbeSpider, {"ITEM_PIPELINES": {KeepPipeline: 100}})
     assert compat.engine_of(crawler) is None and compat.requests_in_progress(crawler) is None
+    assert compat.scheduler_of(crawler) is None
     assert compat.downloads_in_flight(crawler) == 0 and compat.item_pipelines(crawler) == []
     assert compat.close_spider_later(crawler, "x") is False          # no engine: nothing to close
     await crawler.crawl()
@@ -105,3 +107,38 @@ def test_scrapy_redis_queue_decodes_what_it_encoded():
     request = scrapy.Request("https://news.example/a", meta={"role": "article"}, priority=3)
     back = compat.decode_queued_request(queue, queue._encode_request(request))
     assert (back.url, back.meta["role"], back.priority) == (request.url, "article", 3)
+
+
+def test_the_spider_loader_declares_scrapys_interface_where_scrapy_checks_it():
+    import warnings
+
+    from scrapy.exceptions import ScrapyDeprecationWarning
+    from scrapy.utils.misc import load_object
+
+    from monitor import settings as monitor_settings
+
+    loader_cls = load_object(monitor_settings.SPIDER_LOADER_CLASS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScrapyDeprecationWarning)
+        interfaces = pytest.importorskip("scrapy.interfaces", reason="no zope interface in this Scrapy")
+    from zope.interface.verify import verifyClass
+
+    assert verifyClass(interfaces.ISpiderLoader, loader_cls)   # what get_spider_loader checks where it checks
+
+
+def test_scrapys_root_log_handler_follows_the_setting():
+    """`monitor crawl` installs its own log handlers (LOG_INSTALL_ROOT_HANDLER=False): a CrawlerProcess must not
+    add Scrapy's on top (older Scrapy did, whatever the setting), nor warn about a deprecated argument."""
+    import logging
+    import warnings
+
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
+    from scrapy.utils.log import get_scrapy_root_handler
+
+    before = list(logging.getLogger().handlers)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CrawlerProcess(Settings({"LOG_INSTALL_ROOT_HANDLER": False}),
+                       **compat.root_handler_kwargs(Settings({"LOG_INSTALL_ROOT_HANDLER": False})))
+    assert get_scrapy_root_handler() is None and logging.getLogger().handlers == before
