@@ -31,6 +31,8 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs
 _FEED_ROOT = re.compile(r"\A(?:\s|<\?xml[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<(rss|feed|urlset|sitemapindex|rdf:RDF)\b",
                         re.I | re.S)
 _MARKUP = re.compile(r"<(?:[a-zA-Z!?/])")
+# single-byte Western charsets (as w3lib resolves them): bytes that decode as strict UTF-8 are not in one of them
+_LATIN = {"cp1252", "iso8859-15", "latin-1", "iso8859-1"}
 
 
 def _media_type(content_type: str | None) -> str:
@@ -74,7 +76,8 @@ def decode_body(body: bytes, *, encoding: str | None = None, content_type: str |
 
     A BOM wins because it cannot be there by accident (HTML standard). A declared encoding that fails
     strict decoding loses to the meta one (servers that label every page utf-8); a declared
-    latin-1/windows-1252 (a frequent server default) loses to the meta one and to valid UTF-8.
+    latin-1/windows-1252 (a frequent server default) loses to the meta one, and any single-byte Western
+    label (header or meta) loses to bytes that are valid UTF-8 (pages re-saved as UTF-8 keep their old meta).
     Pass as ``encoding`` only a charset the server declared, not Scrapy's ``response.encoding`` guess
     (it falls back to cp1252, wrong for undeclared koi8-r/windows-1251 pages). Never raises: undecodable bytes become U+FFFD.
     """
@@ -93,6 +96,9 @@ def decode_body(body: bytes, *, encoding: str | None = None, content_type: str |
     if declared == "cp1252":  # "ISO-8859-1" is a common server default: the page's meta, or valid UTF-8, knows better
         order = (meta, "utf-8", declared)
     candidates = list(dict.fromkeys(c for c in order if c))
+    if candidates and candidates[0] in _LATIN and "utf-8" in candidates and not body.isascii():
+        candidates.remove("utf-8")   # bytes that decode as UTF-8 are UTF-8, whatever a Western label says
+        candidates.insert(0, "utf-8")
     for candidate in candidates:
         try:
             return body.decode(candidate)
@@ -114,8 +120,11 @@ def decode_body(body: bytes, *, encoding: str | None = None, content_type: str |
 
 
 def page_html(body: bytes | str | None, *, encoding: str | None, content_type: str | None,
-              max_bytes: int) -> str | Rejection:
-    """The page as HTML text (NUL characters dropped), or why it is not an HTML page worth extracting."""
+              max_raw_bytes: int) -> str | Rejection:
+    """The page as HTML text (NUL characters dropped), or why it is not an HTML page worth extracting.
+
+    ``max_raw_bytes`` only guards against absurd bodies (the crawl's DOWNLOAD_MAXSIZE level): what extraction
+    costs is capped on the page without its scripts (``monitor.extract.prune``)."""
     if body is None or (isinstance(body, (bytes, bytearray, memoryview)) and not bytes(body).strip()) \
             or (isinstance(body, str) and not body.strip()):
         return Rejection(RejectReason.EMPTY, "empty response body (the server sent nothing, or only whitespace)")
@@ -124,7 +133,7 @@ def page_html(body: bytes | str | None, *, encoding: str | None, content_type: s
         return Rejection(RejectReason.NOT_HTML, f"Content-Type is {media!r}, not an HTML page; "
                                                 "leave such links out of the source's URL patterns")
     if isinstance(body, str):
-        size = len(body.encode("utf-8", "replace"))
+        size = len(body)   # characters: a lower bound of its bytes, enough for a guard against absurd bodies
     else:
         body = bytes(body)
         size = len(body)
@@ -132,12 +141,13 @@ def page_html(body: bytes | str | None, *, encoding: str | None, content_type: s
         if what:
             return Rejection(RejectReason.NOT_HTML,
                              f"body is {what}, not HTML (Content-Type said {media or 'nothing'!r})")
-    if size > max_bytes:
-        return Rejection(RejectReason.TOO_LARGE, f"page is {size:,} bytes, above max_bytes={max_bytes:,} "
-                         "(MONITOR_EXTRACT_MAX_BYTES); raise it only for sites known to be huge")
+    if max_raw_bytes and size > max_raw_bytes:
+        return Rejection(RejectReason.TOO_LARGE, f"page is {size:,} bytes, above max_raw_bytes={max_raw_bytes:,} "
+                         "(DOWNLOAD_MAXSIZE); not extracted")
 
     html = decode_body(body, encoding=encoding, content_type=content_type)
-    html = html.replace("\x00", "")
+    if "\x00" in html:
+        html = html.replace("\x00", "")
     feed = _FEED_ROOT.match(html[:4096])
     if feed:
         return Rejection(RejectReason.NOT_HTML, f"body is an XML <{feed.group(1)}> document (a feed or sitemap), "

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urljoin
 
+from monitor.extract import titles
 from monitor.extract.normalize import clean
 from monitor.extract.results import ARTICLE_TYPES, PageSignals
 
@@ -42,8 +44,9 @@ def absolute_url(base: str, href: str | None) -> str | None:
         return None
 
 
-def _jsonld_objects(tree) -> list[dict]:
-    """Top-level JSON-LD objects, with ``@graph`` members and lists flattened."""
+def _jsonld_objects(tree, scripts=None) -> list[dict]:
+    """Top-level JSON-LD objects, with ``@graph`` members and lists flattened (``scripts``: the page's
+    ``<script>`` elements when the caller has them)."""
     objects: list[dict] = []
 
     def add(node, depth=0):
@@ -61,7 +64,9 @@ def _jsonld_objects(tree) -> list[dict]:
                 if isinstance(main, (dict, list)):
                     add(main, depth + 1)
 
-    for script in tree.xpath("//script[contains(translate(@type,'JSONLD','jsonld'),'ld+json')]"):
+    for script in tree.iter("script") if scripts is None else scripts:
+        if "ld+json" not in (script.get("type") or "").lower():
+            continue
         raw = (script.text or "").strip()
         raw = re.sub(r"^\s*(<!--|<!\[CDATA\[)|(-->|\]\]>)\s*$", "", raw)
         if not raw:
@@ -107,22 +112,32 @@ def _image(value: Any) -> str | None:
     return clean(value) if isinstance(value, str) else None
 
 
-def page_facts(tree, url: str) -> tuple[PageSignals, dict[str, str | None]]:
-    """Signals plus the metadata the markup declares (title, author, published, description, image)."""
+def page_facts(tree, url: str) -> tuple[PageSignals, dict[str, Any]]:
+    """Signals plus the metadata the markup declares: title candidates (``titles.Candidates``), author,
+    description and image."""
     base = url
-    for href in tree.xpath("//base/@href")[:1]:
-        base = absolute_url(url, href) or url
-
     meta: dict[str, str] = {}
-    for el in tree.xpath("//meta[@content]"):
-        key = (el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv") or "")
-        key = key.strip().lower()
-        if key and key not in meta and clean(el.get("content")):
-            meta[key] = clean(el.get("content"))
+    links, scripts = [], []
+    for el in tree.iter("meta", "link", "script", "base"):   # one walk of the tree
+        tag = el.tag
+        if tag == "meta":
+            key = (el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv") or "")
+            key = key.strip().lower()
+            if key and key not in meta:
+                content = clean(el.get("content"))
+                if content:
+                    meta[key] = content
+        elif tag == "link":
+            if el.get("rel") and el.get("href"):
+                links.append(el)
+        elif tag == "script":
+            scripts.append(el)
+        elif base is url and el.get("href"):
+            base = absolute_url(url, el.get("href")) or url
 
     canonical = None
     hreflang: list[tuple[str, str]] = []
-    for link in tree.xpath("//link[@rel][@href]"):
+    for link in links:
         rel = link.get("rel", "").lower().split()
         if "canonical" in rel and canonical is None:
             canonical = absolute_url(base, link.get("href"))
@@ -131,7 +146,7 @@ def page_facts(tree, url: str) -> tuple[PageSignals, dict[str, str | None]]:
             if href:
                 hreflang.append((link.get("hreflang").strip().lower(), href))
 
-    objects = _jsonld_objects(tree)
+    objects = _jsonld_objects(tree, scripts)
     types = tuple(dict.fromkeys(t for obj in objects for t in _types(obj)))
     story = next((o for o in objects if set(_types(o)) & ARTICLE_TYPES), None) or {}
 
@@ -156,11 +171,8 @@ def page_facts(tree, url: str) -> tuple[PageSignals, dict[str, str | None]]:
         html_lang=html_lang,
         published_meta=published,
     )
-    titles = tree.xpath("//title/text()")
-    h1s = [t for t in (clean(h.text_content()) for h in tree.xpath("//h1")) if t]
     facts = {
-        "title": clean(story.get("headline")) or meta.get("og:title") or meta.get("twitter:title"),
-        "fallback_title": h1s[0] if len(h1s) == 1 else (clean(titles[0]) if titles else None),
+        "titles": titles.candidates(tree, meta, story, _name(story.get("publisher")), url),
         "person_author": _name(story.get("author"), persons_only=True),
         "author": _name(story.get("author")) or next(
             (a for a in map(byline, map(meta.get, _AUTHOR_META)) if a), None),
@@ -170,10 +182,30 @@ def page_facts(tree, url: str) -> tuple[PageSignals, dict[str, str | None]]:
     return signals, facts
 
 
+_ENTRY_CLASSES = {"hentry", "h-entry"}
+
+
+def single_entry(tree) -> bool:
+    """Whether the page marks exactly one element as a story: schema.org microdata with an article type
+    (``itemtype=".../NewsArticle"``) or the hAtom microformat (``class="hentry"``/``"h-entry"``), and not
+    several (a list of teasers).  ``extract_article`` asks only when Open Graph and JSON-LD say nothing."""
+    items = entries = 0
+    for el in tree.xpath("//*[@itemtype or contains(@class, 'entry')]"):
+        kind = el.get("itemtype")
+        if kind and _types({"@type": kind.split()[0]})[:1] and _types({"@type": kind.split()[0]})[0] in ARTICLE_TYPES:
+            items += 1
+        if _ENTRY_CLASSES & set((el.get("class") or "").split()):
+            entries += 1
+    return (items, entries) in ((1, 0), (0, 1), (1, 1))
+
+
 def page_signals(html: str, url: str) -> PageSignals:
-    """Canonical/og/JSON-LD/hreflang signals of a page; empty signals for unparsable input."""
+    """Canonical/og/JSON-LD/hreflang/microdata signals of a page; empty signals for unparsable input."""
     try:
         tree = parse_html(html)
-        return page_facts(tree, url)[0] if tree is not None else PageSignals()
+        if tree is None:
+            return PageSignals()
+        signals = page_facts(tree, url)[0]
+        return signals if signals.is_article_page else replace(signals, single_entry=single_entry(tree))
     except Exception:
         return PageSignals()

@@ -54,6 +54,9 @@ class PageSignals:
     og_image: str | None = None
     html_lang: str | None = None
     published_meta: str | None = None             # raw article:published_time / JSON-LD datePublished ...
+    # one element marked as a single story in the page's body: schema.org microdata (itemtype .../NewsArticle)
+    # or the hAtom microformat (class="hentry" / "h-entry"); several mean a list of teasers
+    single_entry: bool = False
 
     @property
     def declares_listing(self) -> bool:
@@ -62,10 +65,10 @@ class PageSignals:
 
     @property
     def is_article_page(self) -> bool:
-        """True when Open Graph or JSON-LD declares a single article (a listing page does not)."""
+        """True when Open Graph, JSON-LD, microdata or hAtom declares a single article (a listing does not)."""
         if self.og_type and self.og_type.strip().lower() == "article":
             return True
-        return any(t in ARTICLE_TYPES for t in self.jsonld_types)
+        return self.single_entry or any(t in ARTICLE_TYPES for t in self.jsonld_types)
 
 
 @dataclass(frozen=True)

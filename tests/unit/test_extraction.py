@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from monitor.extract import (Article, PageSignals, RejectReason, Rejection, decode_body, extract_article,
                              normalize_language, normalize_published, page_signals, strip_boilerplate)
+from monitor.extract import article as article_module
 from monitor.extract import maintext, markup
 from tests.support.corpus import CORPUS, aeb_pages, requires_corpus, token_prf
 
@@ -372,9 +373,10 @@ def test_one_parse_and_metadata_once_per_page(monkeypatch):
     real = maintext.run_trafilatura
     monkeypatch.setattr(maintext, "run_trafilatura", lambda source, url, precision, with_metadata=True: (
         passes.append((type(source).__name__, with_metadata)) or real(source, url, precision, with_metadata)))
+    monkeypatch.setattr(article_module, "RETRY_SHARE", 10)   # precision's text counts as a fragment: retried
     art = article(extract_article(page(EN_PARAGRAPHS, head=EN_HEAD).encode(), URL))
     assert art.author == "Jane Doe" and art.title == "Kazakhstan and US hold rights dialogue"
-    assert passes == [("HtmlElement", False)] * 2  # short text: the balanced pass ran too, on the same tree
+    assert passes == [("HtmlElement", False)] * 2  # the balanced pass ran too, on the same tree
     assert calls == ["load_html", "examine_meta"]
 
 
@@ -386,14 +388,22 @@ def test_oversized_jsonld_left_out_of_trafilatura_metadata(monkeypatch):
     seen = []
     normalize = trafilatura.metadata.normalize_json
     monkeypatch.setattr(trafilatura.metadata, "normalize_json", lambda s: seen.append(len(s)) or normalize(s))
-    big = _jsonld({"@context": "https://schema.org", "@type": "LiveBlogPosting", "headline": "Big headline",
-                   "author": {"@type": "Person", "name": "Jane Doe"}, "articleBody": "update " * 20_000})
-    small = _jsonld({"@context": "https://schema.org", "@type": "BlogPosting", "headline": "Small headline"})
-    art = article(extract_article(page(EN_PARAGRAPHS, head=big + small).encode(), URL))
-    assert seen and max(seen) <= maintext.JSON_METADATA_MAX_CHARS
-    assert art.title == "Small headline"  # trafilatura still reads the small script
+    def big(author):
+        return _jsonld({"@context": "https://schema.org", "@type": "LiveBlogPosting", "headline": "Big headline",
+                        "author": author, "articleBody": "update " * 20_000})
+
+    small = _jsonld({"@context": "https://schema.org", "@type": "BlogPosting", "headline": "Small headline",
+                     "author": {"@type": "Person", "name": "Ann Small"}})
+    art = article(extract_article(page(EN_PARAGRAPHS, head=big({"@type": "Person", "name": "Jane Doe"}) + small)
+                                  .encode(), URL))
     assert art.author == "Jane Doe"  # from the big one, through markup.page_facts
     assert art.signals.jsonld_types == ("LiveBlogPosting", "BlogPosting")
+    assert max(seen, default=0) <= maintext.JSON_METADATA_MAX_CHARS
+    # the big one names no person: the author is asked of trafilatura's metadata, which reads the small one only
+    art = article(extract_article(page(EN_PARAGRAPHS, head=big({"@type": "Organization", "name": "Example"})
+                                       + small).encode(), URL))
+    assert seen and max(seen) <= maintext.JSON_METADATA_MAX_CHARS
+    assert art.author == "Ann Small"
 
 
 # --- hints --------------------------------------------------------------------------------------------
