@@ -59,7 +59,9 @@ MAX_RESUBMITS = 3         # a page whose pool was replaced under it is resubmitt
 class ExtractConfig:
     """Per-page extraction parameters (picklable; sent with every page)."""
 
-    max_bytes: int = 2_000_000
+    max_bytes: int = 2_000_000    # the page without scripts, styles, svg and comments (0 = no cap)
+    max_elements: int = 30_000    # ... its elements (0 = no cap)
+    max_raw_bytes: int = 20 * 1024 * 1024   # the body as received: DOWNLOAD_MAXSIZE (0 = no cap)
     min_text_chars: int = 250
     timeout: float = 20.0         # seconds; 0 = no cap
     function: str = ""            # dotted path of the extraction function ("" = monitor.extract.extract_article)
@@ -67,6 +69,8 @@ class ExtractConfig:
     @classmethod
     def from_settings(cls, settings) -> "ExtractConfig":
         return cls(max_bytes=settings.getint("MONITOR_EXTRACT_MAX_BYTES"),
+                   max_elements=settings.getint("MONITOR_EXTRACT_MAX_ELEMENTS"),
+                   max_raw_bytes=settings.getint("DOWNLOAD_MAXSIZE"),
                    min_text_chars=settings.getint("MONITOR_MIN_TEXT_CHARS"),
                    timeout=settings.getfloat("MONITOR_EXTRACT_TIMEOUT"))
 
@@ -125,6 +129,7 @@ def _extract_page(item: dict, config: ExtractConfig) -> tuple:
                 result = _function(config.function)(
                     item["body"], item["url"], encoding=item.get("encoding"), content_type=item.get("content_type"),
                     hints=item.get("hints"), min_text_chars=config.min_text_chars, max_bytes=config.max_bytes,
+                    max_elements=config.max_elements, max_raw_bytes=config.max_raw_bytes,
                     require_article_signals=item.get("require_signals", False))
         except TimeLimitExceeded:
             return timeout_outcome(config.timeout)
@@ -168,8 +173,8 @@ def _trim_heap() -> None:
 def timeout_outcome(timeout: float, killed: bool = False) -> tuple:
     how = "its worker process was killed" if killed else "stopped"
     return ("error", "extraction_timeout",
-            f"extraction took longer than {timeout:g} s ({how}); lower MONITOR_EXTRACT_MAX_BYTES or raise "
-            "MONITOR_EXTRACT_TIMEOUT")
+            f"extraction took longer than {timeout:g} s ({how}); lower MONITOR_EXTRACT_MAX_ELEMENTS or "
+            "MONITOR_EXTRACT_MAX_BYTES, or raise MONITOR_EXTRACT_TIMEOUT")
 
 
 def crashed_outcome(exitcode: int | None) -> tuple:

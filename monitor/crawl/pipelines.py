@@ -42,7 +42,7 @@ class ExtractionPipeline:
         self.crawler = crawler
         s = crawler.settings
         self.config = ExtractConfig.from_settings(s)
-        self.max_bytes = self.config.max_bytes
+        self.max_raw_bytes = self.config.max_raw_bytes   # DOWNLOAD_MAXSIZE: the other caps apply in the worker
         self.min_text_chars = self.config.min_text_chars
         self.pool = None
 
@@ -72,9 +72,9 @@ class ExtractionPipeline:
         if self.pool is None:   # used without open_spider (e.g. a unit test)
             self.open_spider()
         size = len(item.get("body") or b"")
-        if size > self.max_bytes:   # rejected here: a huge body is never copied to a worker
+        if self.max_raw_bytes and size > self.max_raw_bytes:   # an absurd body is never copied to a worker
             outcome = ("rejected", Rejection(RejectReason.TOO_LARGE, f"page is {size:,} bytes, above "
-                                             f"MONITOR_EXTRACT_MAX_BYTES={self.max_bytes:,}; not extracted"))
+                                             f"DOWNLOAD_MAXSIZE={self.max_raw_bytes:,}; not extracted"))
         else:
             outcome = await self.pool.extract(item, self.config)
         stats = self.crawler.stats
