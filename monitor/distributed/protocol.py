@@ -115,6 +115,7 @@ def record_to_json(rec) -> dict:
 
     data = asdict(rec)
     data["variants"] = list(rec.variants)
+    data["redirects"] = list(rec.redirects)
 
     def safe(v):
         if isinstance(v, bytes):
@@ -147,4 +148,5 @@ def record_from_json(data: dict):
     kwargs = {k: v for k, v in data.items() if k in known}
     kwargs["extra"] = back(kwargs.get("extra") or {})
     kwargs["variants"] = tuple(kwargs.get("variants") or ())
+    kwargs["redirects"] = tuple(kwargs.get("redirects") or ())   # absent in messages of older workers
     return ArticleRecord(**kwargs)

@@ -147,6 +147,8 @@ def build_metadata(db_name: str = "monitor", *, has_story_links: bool = True) ->
                     "article_urls": {
                         "title": "Article URLs",
                         "description": "Every URL seen for an article (canonical, AMP, with tracking parameters, ...).",
+                        "columns": {"kind": "canonical (the article's URL), redirect (redirected to it when fetched), "
+                                            "variant (another fetched form) or alias (seen, not requested)."},
                     },
                     "story_links": {
                         "title": "Language editions",

@@ -21,9 +21,12 @@ from monitor.dedup import fingerprints as dedup
 from monitor.dedup.urls import url_keys
 from monitor.store.crawllog import CrawlLog
 from monitor.store.records import ArticleRecord, FetchError, StoreResult
-from monitor.store.schema import FTS_TOKENIZE
+from monitor.store.schema import FTS_TOKENIZE, URL_KINDS
 
 
+# the rank of a stored article_urls row's kind (URL_KINDS order; an unknown kind ranks as a variant)
+_KIND_RANK_SQL = ("CASE article_urls.kind " + " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(URL_KINDS))
+                  + f" ELSE {URL_KINDS.index('variant')} END")
 # stored URLs (canonical and variants) with their article's id and fetch time
 _URL_ROWS_SQL = "SELECT u.url, a.id, a.fetched_at FROM article_urls u JOIN articles a ON a.id = u.article_id"
 
@@ -95,7 +98,7 @@ class Writer(CrawlLog):
                     if article_id:
                         break
                 if article_id:
-                    self._add_variants(article_id, [url])
+                    self._add_urls(article_id, [url], "alias")
                 else:
                     left.append((url, keys))
         return left
@@ -159,7 +162,7 @@ class Writer(CrawlLog):
                 # an intended re-fetch (--refresh, newer sitemap lastmod): compare and keep versions; any
                 # other page reaching a stored article (another variant) must not overwrite its text
                 return self.update_article(existing, rec)
-            self._add_variants(existing, urls)
+            self._add_record_urls(existing, rec)
             return StoreResult(existing, "known")
         sig = self._signature(rec)          # once: for the candidate lookup and the new rows
         keys = dedup.band_keys(sig)
@@ -172,13 +175,27 @@ class Writer(CrawlLog):
              rec.content_hash, duplicate_of, rec.fetched_at, rec.description, rec.image, self.crawl_id,
              rec.fetched_at])
         article_id = cur.lastrowid
-        self._add_variants(article_id, urls)
+        self._add_record_urls(article_id, rec)
         self._after_insert(article_id, rec, sig, keys)
         return StoreResult(article_id, "duplicate" if duplicate_of else "new", duplicate_of)
 
-    def _add_variants(self, article_id: int, urls: Iterable[str]) -> None:
-        for u in urls:
-            self.db.execute("INSERT OR IGNORE INTO article_urls (url, article_id) VALUES (?, ?)", [u, article_id])
+    def _add_record_urls(self, article_id: int, rec: ArticleRecord) -> None:
+        """rec's URLs -> article_urls rows of article_id: its canonical URL (``canonical`` when it is the
+        article's own URL), the redirect chain it was fetched through (``redirect``) and its other variants."""
+        own = self.db.execute("SELECT url FROM articles WHERE id = ?", [article_id]).fetchone()
+        self._add_urls(article_id, [rec.url], "canonical" if own and own[0] == rec.url else "variant")
+        self._add_urls(article_id, [u for u in rec.redirects if u], "redirect")
+        self._add_urls(article_id, [u for u in rec.variants if u], "variant")
+
+    def _add_urls(self, article_id: int, urls: Iterable[str], kind: str) -> None:
+        """Record URLs of an article (``kind``: one of ``monitor.store.schema.URL_KINDS``).  A URL already
+        recorded keeps its article; its kind is raised when this one ranks higher (a variant found to be a
+        redirect source), never lowered."""
+        rank = URL_KINDS.index(kind)
+        self.db.conn.executemany(
+            "INSERT INTO article_urls (url, article_id, kind) VALUES (?, ?, ?) ON CONFLICT(url) DO UPDATE "
+            f"SET kind = excluded.kind WHERE article_urls.article_id = excluded.article_id AND {_KIND_RANK_SQL} < ?",
+            [(u, article_id, kind, rank) for u in dict.fromkeys(urls)])
 
     # ---- duplicates, fingerprints, versions, stories (monitor.dedup.fingerprints, monitor.dedup.urls)
     near_dup_threshold: float = dedup.NEAR_DUP_THRESHOLD   # MONITOR_NEAR_DUP_THRESHOLD; set per instance
@@ -348,7 +365,7 @@ class Writer(CrawlLog):
         new_hash = dedup.content_hash(rec.text)
         rec.content_hash = new_hash
         with self.db.atomic():
-            self._add_variants(article_id, [u for u in dict.fromkeys([rec.url, *rec.variants]) if u])
+            self._add_record_urls(article_id, rec)
             if new_hash == (old_hash or dedup.content_hash(old_text)) and (rec.title or old_title) == old_title:
                 self.db.execute("UPDATE articles SET fetched_at = ? WHERE id = ?", [rec.fetched_at, article_id])
                 return StoreResult(article_id, "known", dup_of)

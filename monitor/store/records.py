@@ -14,7 +14,9 @@ from monitor.clock import utcnow_iso
 
 @dataclass
 class ArticleRecord:
-    """An extracted article ready to store. ``url`` is canonical; ``variants`` every URL seen for it."""
+    """An extracted article ready to store. ``url`` is canonical; ``variants`` every URL seen for it;
+    ``redirects`` those of them that redirected to the page when it was fetched (``article_urls`` kind
+    ``redirect``: a later crawl knows them without a request)."""
 
     url: str
     source: str
@@ -29,6 +31,7 @@ class ArticleRecord:
     image: str | None = None
     fetched_at: str = field(default_factory=utcnow_iso)
     variants: Sequence[str] = ()
+    redirects: Sequence[str] = ()
     extra: dict = field(default_factory=dict)   # signals for dedup/stories (hreflang, og_image, ...)
 
 

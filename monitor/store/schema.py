@@ -265,6 +265,27 @@ def _m006_fts_sqlite_utils(db: sqlite_utils.Database) -> None:
     )
 
 
+# what an article_urls row is (m007_article_url_kinds), lowest rank first: a URL met again in a stronger role
+# is upgraded, never downgraded (``Writer._add_urls``)
+URL_KINDS = ("alias", "variant", "redirect", "canonical")
+
+
+@migrations(name="m007_article_url_kinds")
+def _m007_article_url_kinds(db: sqlite_utils.Database) -> None:
+    """article_urls.kind: ``canonical`` (the article's own URL), ``redirect`` (a URL that redirected to the
+    article when it was fetched), ``variant`` (another URL it was fetched at, a canonical form of one) or
+    ``alias`` (a URL seen in a feed, sitemap or link, not requested: a variant of a stored article).  Rows
+    written before have no record of their role: the article's own URL becomes ``canonical``, the others
+    ``variant`` (redirect sources among them included)."""
+    db.executescript(
+        """
+        ALTER TABLE article_urls ADD COLUMN kind TEXT NOT NULL DEFAULT 'variant';
+        UPDATE article_urls SET kind = 'canonical'
+            WHERE url IN (SELECT a.url FROM articles a WHERE a.id = article_urls.article_id);
+        """
+    )
+
+
 # Every migration this version knows, read through the public API: all of them are pending on an empty database.
 KNOWN_MIGRATIONS = frozenset(m.name for m in migrations.pending(sqlite_utils.Database(memory=True)))
 

@@ -59,7 +59,8 @@ def _record(i: int, source: str = "bulk", text: str | None = None):
     title, paras = article_text(i)
     return ArticleRecord(url=f"http://example.test/news/{i}.html", source=source, title=title,
                          text=text or "\n".join(paras), language="en",
-                         variants=[f"http://example.test/news/{i}.html?utm_source=x"],
+                         variants=[f"http://example.test/news/{i}.html?utm_source=x", f"http://example.test/go/{i}"],
+                         redirects=[f"http://example.test/go/{i}"],
                          extra={"hreflang": [["en", f"http://example.test/news/{i}.html"]], "minhash": b"\x00\x01"})
 
 
@@ -87,6 +88,9 @@ def test_record_json_round_trip_keeps_bytes_and_variants():
     back = record_from_json(data)
     assert back.url == rec.url and back.text == rec.text and back.title == rec.title
     assert list(back.variants) == list(rec.variants)
+    assert list(back.redirects) == ["http://example.test/go/3"]
+    del data["redirects"]                                   # a message of a worker older than redirects
+    assert record_from_json(data).redirects == ()
     assert back.extra["minhash"] == b"\x00\x01"
     assert back.extra["hreflang"] == [["en", "http://example.test/news/3.html"]]
 
@@ -119,6 +123,10 @@ def test_ingest_stores_articles_errors_and_completes_the_run(tmp_path, redis_url
     aid = rows(db, "SELECT id FROM articles WHERE url = 'http://example.test/news/4.html'")[0]["id"]
     assert rclient.hget("monitor:known", "http://example.test/news/4.html").decode().startswith(f"{aid} ")
     assert rclient.hget("monitor:known", "http://example.test/news/4.html?utm_source=x").decode().startswith(f"{aid} ")
+    # the redirect that led to the article: kind 'redirect' in the file, known to the workers
+    assert rows(db, "SELECT article_id, kind FROM article_urls WHERE url = 'http://example.test/go/4'") == [
+        {"article_id": aid, "kind": "redirect"}]
+    assert rclient.hget("monitor:known", "http://example.test/go/4").decode().startswith(f"{aid} ")
 
 
 def test_ingest_records_url_aliases_and_refetches(tmp_path, redis_url, rclient):

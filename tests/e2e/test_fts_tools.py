@@ -62,7 +62,10 @@ def build_old_database(path: Path) -> dict[str, int]:
     db = sqlite_utils.Database(conn)
     db.enable_wal()
     migrations.apply(db, stop_before=M006)
+    # today's Writer records article_urls.kind (m007): the column exists while it writes, then goes, as before m007
+    db.execute("ALTER TABLE article_urls ADD COLUMN kind TEXT NOT NULL DEFAULT 'variant'")
     ids = build(Writer(db, path))
+    db.execute("ALTER TABLE article_urls DROP COLUMN kind")
     conn.close()
     return ids
 

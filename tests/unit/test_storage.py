@@ -56,6 +56,65 @@ def test_same_url_is_known_not_stored_twice(fresh_db):
     assert fresh_db.known_urls(["https://w.example/amp/a", "https://w.example/zzz"]) == {"https://w.example/amp/a"}
 
 
+def _kinds(store, article_id=None):
+    q = "SELECT url, kind FROM article_urls" + (" WHERE article_id = ?" if article_id else "")
+    return dict(store.db.execute(q, [article_id] if article_id else []).fetchall())
+
+
+def test_redirect_chain_is_recorded_with_its_kind_and_known(fresh_db):
+    a, hop, entry = "https://w.example/2026/a/", "https://w.example/r/1", "https://w.example/go/1"
+    res = fresh_db.write_batch([rec(a, redirects=[entry, hop], variants=[entry, hop, "https://w.example/go/1/"])])
+    assert res[0].status == "new"
+    assert _kinds(fresh_db, res[0].article_id) == {a: "canonical", entry: "redirect", hop: "redirect",
+                                                   "https://w.example/go/1/": "variant"}
+    assert fresh_db.known_urls([entry, hop, "https://w.example/go/2"]) == {entry, hop}
+    assert set(fresh_db.known_articles([entry])) == {entry}
+    # the same article reached again through a new chain: the new sources join it as redirects
+    other = "https://w.example/go/7"
+    res2 = fresh_db.write_batch([rec(a, redirects=[other], variants=[other])])
+    assert res2[0].status == "known" and res2[0].article_id == res[0].article_id
+    assert _kinds(fresh_db)[other] == "redirect"
+
+
+def test_url_kinds_rise_and_never_fall(fresh_db):
+    a, b = "https://w.example/2026/a/", "https://w.example/2026/b/"
+    aid = fresh_db.write_batch([rec(a, variants=["https://w.example/old-a"])])[0].article_id
+    assert fresh_db.add_url_aliases([("https://w.example/2026/a/?utm_source=x", [a])]) == []
+    assert _kinds(fresh_db, aid) == {a: "canonical", "https://w.example/old-a": "variant",
+                                     "https://w.example/2026/a/?utm_source=x": "alias"}
+    # fetched later through redirects from the alias and the variant: they are redirect sources now
+    fresh_db.write_batch([rec(a, redirects=["https://w.example/old-a", "https://w.example/2026/a/?utm_source=x"])])
+    assert set(_kinds(fresh_db, aid).values()) == {"canonical", "redirect"}
+    # a page at b that redirected from a is a's article (known): a stays canonical, b joins as a variant
+    res = fresh_db.write_batch([rec(b, redirects=[a], variants=[a])])[0]
+    assert (res.status, res.article_id) == ("known", aid)
+    assert _kinds(fresh_db, aid)[a] == "canonical" and _kinds(fresh_db, aid)[b] == "variant"
+    # a URL of one article never moves to another one, whatever the kind
+    cid = fresh_db.write_batch([rec("https://w.example/2026/c/",
+                                    text="Another story about grain exports and rail freight. " * 10)])[0].article_id
+    assert cid != aid
+    fresh_db._add_urls(cid, [b, "https://w.example/old-a"], "canonical")
+    assert fresh_db.article_id_for_url(b) == aid and _kinds(fresh_db, aid)[b] == "variant"
+    assert fresh_db.article_id_for_url("https://w.example/old-a") == aid
+
+
+def test_m007_gives_existing_rows_a_kind(tmp_path):
+    import sqlite_utils
+
+    p = tmp_path / "old.db"
+    _migrated_until(p, "m007_article_url_kinds")
+    db = sqlite_utils.Database(p)
+    db.execute("INSERT INTO articles (id, url, source, text, fetched_at) VALUES (1, 'https://w.example/a', 's', "
+               "'text', '2026-01-01T00:00:00+00:00')")
+    db.conn.executemany("INSERT INTO article_urls (url, article_id) VALUES (?, 1)",
+                        [("https://w.example/a",), ("https://w.example/go/1",)])
+    db.conn.commit()
+    db.close()
+    with open_writer(p) as w:
+        assert _kinds(w) == {"https://w.example/a": "canonical", "https://w.example/go/1": "variant"}
+        assert w.known_urls(["https://w.example/go/1"]) == {"https://w.example/go/1"}
+
+
 def test_crawl_rows_and_interrupted(fresh_db):
     cid = fresh_db.start_crawl(["a", "b"])
     fresh_db.finish_crawl(cid, "finished", {"articles_new": 3, "errors": 1})
@@ -140,12 +199,12 @@ def test_writer_applies_pending_migrations_and_the_reader_does_not(tmp_path):
     p = tmp_path / "old.db"
     _migrated_until(p, "m005_schedule")
     old = sqlite_utils.Database(p)
-    assert pending_migrations(old) == ["m005_schedule", "m006_fts_sqlite_utils"]
+    assert pending_migrations(old) == ["m005_schedule", "m006_fts_sqlite_utils", "m007_article_url_kinds"]
     old.close()
     reader = open_reader(p)   # an older file can be read as it is
     assert not reader.execute("SELECT 1 FROM sqlite_master WHERE name = 'source_state'").fetchone()
     reader.close()
-    assert pending_migrations(sqlite_utils.Database(p)) == ["m005_schedule", "m006_fts_sqlite_utils"]
+    assert pending_migrations(sqlite_utils.Database(p)) == ["m005_schedule", "m006_fts_sqlite_utils", "m007_article_url_kinds"]
     with open_writer(p) as w:
         assert pending_migrations(w.db) == []
         assert set(applied_migrations(w.db)) == KNOWN_MIGRATIONS
