@@ -89,6 +89,7 @@ def article_to_record(article, item: dict):
         published=article.published, language=article.language, word_count=article.word_count,
         content_hash=content_hash(article.text), description=article.description, image=article.image,
         variants=[v for v in dict.fromkeys(variants) if v != url],
+        redirects=[u for u in dict.fromkeys(item["request_urls"][:-1]) if u != url],   # the chain before the page
         extra={"hreflang": list(sig.hreflang), "og_image": sig.og_image, "via": item.get("via"),
                "lastmod": (item.get("hints") or {}).get("lastmod")},
     )

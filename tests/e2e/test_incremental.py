@@ -300,3 +300,61 @@ def test_validators_saved_only_after_a_clean_finish(tmp_path):
         assert (found is not None) == bool(saved), (reason, error)
         assert crawler.stats.get_value("monitor/fetch_state_saved" if saved else "monitor/fetch_state_not_saved") == 1
         pipe.storage.close()
+
+
+@pytest.mark.slow
+def test_redirecting_feed_entries_are_remembered(tmp_path):
+    """Feed entries that reach their article through two 301s (entry -> hop -> article): the first crawl
+    stores every URL of each chain in article_urls (kind 'redirect'), the second requests none of them."""
+    import dataclasses
+    from datetime import timezone
+
+    from tests.support.fixtureserver import redirect
+
+    db = tmp_path / "m.db"
+    with FixtureServer(Site()) as server:
+        site = build_news_site(server.url, n_articles=2, with_feed=None, with_sitemap=None, sections=False,
+                               home_links_feed=False)
+        server.site.update(site)
+        entries, hops = {}, {}
+        for i, a in enumerate(site.articles):
+            entries[a.url] = f"/go/{i}/"
+            hops[a.url] = f"/r/{i}/"
+            server.site[f"/go/{i}/"] = redirect(server.url + f"/r/{i}/")
+            server.site[f"/r/{i}/"] = redirect(a.url)
+        when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        ch = syndication.Channel("Redirects", server.url + "/", server.url + "/rfeed/", "latest", "en", when)
+        linked = [dataclasses.replace(a, url=server.url + entries[a.url]) for a in site.articles]
+        server.site["/rfeed/"] = page_resource(syndication.rss2(ch, linked), when, XML)
+        sources = write_sources(tmp_path / "s.toml", [{"name": "redir", "url": server.url + "/", "language": "en",
+                                                        "feeds": [server.url + "/rfeed/"]}])
+
+        _crawl(sources, db)
+        first = {r.path for r in server.requests}
+        assert set(entries.values()) | set(hops.values()) <= first
+        assert {r["url"] for r in rows(db, "SELECT url FROM articles")} == {a.url for a in site.articles}
+        kinds = {r["url"]: (r["article_id"], r["kind"]) for r in rows(db, "SELECT * FROM article_urls")}
+        for a in site.articles:
+            aid = rows(db, "SELECT id FROM articles WHERE url = ?", [a.url])[0]["id"]
+            assert kinds[a.url] == (aid, "canonical")
+            for path in (entries[a.url], hops[a.url]):
+                assert kinds[server.url + path] == (aid, "redirect"), (path, kinds)
+
+        # ---- crawl 2: the feed was rebuilt (read in full, not a 304) with the same entries: no entry, hop or
+        # article requested again
+        later = when + timedelta(days=1)
+        server.site["/rfeed/"] = page_resource(syndication.rss2(dataclasses.replace(ch, updated=later), linked),
+                                               later, XML)
+        server.clear_log()
+        second = _crawl(sources, db)
+        requested = {r.path for r in server.requests}
+        chains = set(entries.values()) | set(hops.values()) | {a.path for a in site.articles}
+        assert not requested & chains, f"requested again: {sorted(requested & chains)}"
+        assert "/rfeed/" in requested
+        assert _summary_line(second, "redir")[2:5] == ["0", "0", "2"]        # new, dups, known
+
+        # ---- --refresh asks for the entries again (and follows their redirects)
+        server.clear_log()
+        _crawl(sources, db, "--refresh")
+        assert set(entries.values()) <= {r.path for r in server.requests}
+        assert rows(db, "SELECT count(*) AS n FROM articles")[0]["n"] == 2
