@@ -54,6 +54,9 @@ DOWNLOADER_MIDDLEWARES = {
     "monitor.crawl.middlewares.RetryPolicyMiddleware": 560,
     "monitor.crawl.middlewares.MislabelledEncodingMiddleware": 595,
     "monitor.crawl.middlewares.RedirectGuardMiddleware": 610,
+    # the network boundary (docs/security.md): every request and redirect hop checked on its resolved address,
+    # before RobotsTxtMiddleware (100) would ask the refused host for its robots.txt
+    "monitor.crawl.netguard.NetGuardMiddleware": 50,
 }
 # monitor.distributed.workers.RedisAddon: does nothing unless MONITOR_REDIS_URL is set (then: scrapy-redis + Redis items)
 ADDONS = {
@@ -89,6 +92,7 @@ MONITOR_BATCH_SECONDS = 5.0               # ... or after this many seconds, whic
 MONITOR_ARTICLE_ITEMS = False             # `monitor crawl` too passes each stored article on as an ArticleItem after StoragePipeline (`scrapy crawl` always does)
 MONITOR_SQLITE_CACHE_MB = 32              # page cache of the crawl's SQLite writer, in MB (0 = SQLite's default 2 MB)
 MONITOR_ALLOWED_DOMAINS = ""              # extra comma-separated domains a source may follow links to
+MONITOR_ALLOW_PRIVATE_ADDRESSES = False    # let crawls and `sources check` reach loopback, private, link-local ... addresses (refused unless a source's own URL is on one; metadata addresses stay refused; docs/security.md)
 MONITOR_RETRY_AFTER_MAX = 120.0           # most seconds a 429/503 Retry-After is waited for (the host is paused); longer: not retried, recorded as rate_limited
 MONITOR_RETRY_BACKOFF = 2.0               # seconds before the first retry of a 5xx answer, timeout or broken connection; doubles per retry (0 = retry at once)
 MONITOR_RETRY_BACKOFF_MAX = 60.0          # longest back-off before a retry, in seconds

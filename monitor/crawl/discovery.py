@@ -30,17 +30,53 @@ class FeedError(ValueError):
     """A feed body that cannot be read (the message says why)."""
 
 
-def on_site(url: str, domains) -> bool:
-    """An absolute http(s) URL whose host is one of ``domains`` or below one (``news.example.com`` is on
-    ``example.com``): the one host check of the spider and ``monitor sources check``."""
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> tuple[str, int | None] | None:
+    """``(host, port)`` of an absolute http(s) URL, the port None when it is the scheme's default (so
+    ``http://h/`` and ``https://h:443/`` are both ``("h", None)``); None for anything else or a bad port."""
     try:
         parts = urlsplit(url)
-    except ValueError:   # e.g. an invalid IPv6 literal in a feed link
-        return False
-    if parts.scheme.lower() not in ("http", "https"):
-        return False
+        port = parts.port
+    except ValueError:   # e.g. an invalid IPv6 literal or port in a feed link
+        return None
+    scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    return bool(host) and any(host == d or host.endswith("." + d) for d in domains)
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    return host, (None if port in (None, DEFAULT_PORTS[scheme]) else port)
+
+
+def port_allowed(url: str, origins) -> bool:
+    """Whether ``url`` is at a port the source uses on that host: a host among ``origins`` (``(host, port)`` of
+    the source's own URLs) only at those ports, a host below one (``news.example.com``) only at the default
+    port.  Other hosts (extra ``allowed_domains``, named by whoever wrote the sources file) are not judged here
+    (True); the address check (``monitor.crawl.netguard``) still applies to them."""
+    found = origin(url)
+    if found is None:
+        return False
+    host, port = found
+    own = {p for h, p in origins if h == host}
+    if own:
+        return port in own
+    if any(host.endswith("." + h) for h, _ in origins):
+        return port is None
+    return True
+
+
+def on_site(url: str, domains, origins=None) -> bool:
+    """An absolute http(s) URL whose host is one of ``domains`` or below one (``news.example.com`` is on
+    ``example.com``), and, given the source's ``origins`` (``Source.origins``), at a port the source uses on
+    that host (``port_allowed``; ports of extra allowed domains are not judged): the one site check of the spider and ``monitor sources check``.  A feed on
+    ``127.0.0.1:18080`` linking to ``127.0.0.1:6379`` is off site."""
+    found = origin(url)
+    if found is None:
+        return False
+    host = found[0]
+    if not any(host == d or host.endswith("." + d) for d in domains):
+        return False
+    return origins is None or port_allowed(url, origins)
 
 
 def never_article(url: str) -> bool:

@@ -246,8 +246,9 @@ class NewsSpider(scrapy.Spider):
         return True
 
     def _on_site(self, url: str) -> bool:
-        """An absolute http(s) URL on one of the source's domains (every discovered URL passes here)."""
-        return on_site(url, self.allowed_domains)
+        """An absolute http(s) URL on one of the source's domains, at a port the source uses on that host (every
+        discovered URL passes here; redirect hops pass ``monitor.crawl.netguard``)."""
+        return on_site(url, self.allowed_domains, origins=self.source.origins if self.source is not None else None)
 
     # ------------------------------------------------------------------ feeds
     def parse_feed(self, response: Response):
@@ -490,6 +491,7 @@ def describe_failure(failure, role: str) -> tuple[str, str]:
     from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TimeoutError, TCPTimedOutError
 
     from monitor.crawl.middlewares import RedirectLoop
+    from monitor.crawl.netguard import BlockedAddress
 
     value = failure.value
     request = getattr(failure, "request", None)
@@ -523,6 +525,8 @@ def describe_failure(failure, role: str) -> tuple[str, str]:
         return "timeout", f"{what}: no answer within DOWNLOAD_TIMEOUT (the site is slow or down){tries}"
     if isinstance(value, (ConnectionRefusedError, sx.DownloadConnectionRefusedError)):
         return "connection_refused", f"{what}: connection refused (the site is down or blocks us){tries}"
+    if isinstance(value, BlockedAddress):
+        return "blocked_address", f"{what}: not fetched: {value}"
     if isinstance(value, RedirectLoop):
         return "redirect_loop", f"{what}: {value} (the site redirects in a circle; check the URL)"
     name = type(value).__name__

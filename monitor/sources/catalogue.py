@@ -65,6 +65,14 @@ class Source:
         return (self.domain, *self.allowed_domains)
 
     @property
+    def origins(self) -> frozenset:
+        """``(host, port)`` of the source's own URLs (url, feeds, sitemaps, sections), default ports as None:
+        its crawl stays on these ports of these hosts (``monitor.crawl.discovery.on_site``)."""
+        from monitor.crawl.discovery import origin
+
+        return frozenset(o for o in map(origin, (self.url, *self.feeds, *self.sitemaps, *self.sections)) if o)
+
+    @property
     def every_seconds(self) -> int | None:
         return parse_duration(self.every) if self.every else None
 
@@ -84,6 +92,18 @@ def _check_url(value, *, path, source, field_name) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SourcesError(f"{value!r} is not an absolute http(s) URL (write e.g. 'https://example.com/feed/')",
+                           path=path, source=source, field=field_name)
+    try:
+        parts.port
+    except ValueError:
+        raise SourcesError(f"{value!r} has an invalid port", path=path, source=source, field=field_name) from None
+    from monitor.crawl.addresses import is_metadata, parse_host_address
+
+    address = parse_host_address(parts.hostname)
+    if address is not None and is_metadata(address):
+        # loopback and private addresses are accepted (the source may then reach exactly its own addresses,
+        # docs/security.md); a cloud metadata service is never a news site
+        raise SourcesError(f"{value!r} is a cloud metadata address ({address}); it is never crawled",
                            path=path, source=source, field=field_name)
     return value
 

@@ -77,10 +77,10 @@ class SourceChecker:
     def __init__(self, source: Source, fetcher: Fetcher, *, user_agent: str | None = None,
                  max_candidates: int = MAX_CANDIDATES, min_text_chars: int | None = None,
                  extract_max_bytes: int | None = None):
-        self.src, self.fetcher, self.max_candidates = source, fetcher, max_candidates
+        self.src, self.fetcher, self.max_candidates = source, fetcher.for_source(source), max_candidates
         self.min_text_chars = setting("MONITOR_MIN_TEXT_CHARS") if min_text_chars is None else min_text_chars
         self.extract_max_bytes = setting("MONITOR_EXTRACT_MAX_BYTES") if extract_max_bytes is None else extract_max_bytes
-        self.robots = Robots(fetcher, user_agent or setting("USER_AGENT"))
+        self.robots = Robots(self.fetcher, user_agent or setting("USER_AGENT"))
         self.report = SourceReport(name=source.name, url=source.url)
         # candidate pools: per channel (feeds and sitemaps, declared first), then links
         self.pools: list[tuple[str, list[tuple[str, dict]]]] = []
@@ -89,7 +89,7 @@ class SourceChecker:
 
     # ---- helpers
     def on_site(self, url: str) -> bool:
-        return on_site(url, self.src.domains)
+        return on_site(url, self.src.domains, origins=self.src.origins)
 
     @staticmethod
     def _links(got: Fetched) -> list[str]:

@@ -1,7 +1,8 @@
 """HTTP for ``monitor sources check``: a plain stdlib client and robots.txt as the crawler reads it.
 
-``Fetcher`` is urllib with the project's User-Agent, a timeout, redirects, gzip/deflate and a size cap (a zip
-bomb cannot fill memory); ``Robots`` parses robots.txt with protego like Scrapy's RobotsTxtMiddleware.
+``Fetcher`` is urllib with the project's User-Agent, a timeout, redirects, gzip/deflate, a size cap (a zip
+bomb cannot fill memory) and the crawl's network boundary (``monitor.crawl.addresses``: internal addresses are
+refused on every hop unless they are the source's own, ``Fetcher.for_source``); ``Robots`` parses robots.txt with protego like Scrapy's RobotsTxtMiddleware.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from monitor.config import setting
+from monitor.crawl.addresses import check_addresses, is_metadata, own_addresses, resolve_blocking
 
 
 @dataclass
@@ -35,22 +37,68 @@ class Fetched:
         return self.error is None
 
 
-class Fetcher:
-    """Stdlib HTTP GET with the project's User-Agent, a timeout, redirects, gzip/deflate and a size cap."""
+class BlockedAddressError(OSError):
+    """A URL (or a redirect hop) on an internal address the check may not reach."""
 
-    def __init__(self, *, user_agent: str | None = None, timeout: float = 15.0, max_bytes: int | None = None):
+
+class _GuardedRedirects(urllib.request.HTTPRedirectHandler):
+    """Every redirect hop passes the request's ``address_guard`` before it is followed."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        guard = getattr(req, "address_guard", None)
+        if new is not None and guard is not None:
+            guard(new.full_url)
+            new.address_guard = guard
+        return new
+
+
+class Fetcher:
+    """Stdlib HTTP GET with the project's User-Agent, a timeout, redirects, gzip/deflate, a size cap and the
+    network boundary (``allowed``: the internal addresses it may reach, see ``for_source``)."""
+
+    def __init__(self, *, user_agent: str | None = None, timeout: float = 15.0, max_bytes: int | None = None,
+                 allowed=frozenset(), allow_private: bool | None = None):
         self.user_agent = user_agent or setting("USER_AGENT")
         self.timeout = timeout
         self.max_bytes = max_bytes or setting("DOWNLOAD_MAXSIZE")
-        self.opener = urllib.request.build_opener()
+        self.allowed = frozenset(allowed)
+        self.allow_private = setting("MONITOR_ALLOW_PRIVATE_ADDRESSES") if allow_private is None else allow_private
+        self.opener = urllib.request.build_opener(_GuardedRedirects)
+
+    def for_source(self, source) -> "Fetcher":
+        """This fetcher for one source: it may reach the internal addresses the source's own URLs are on."""
+        import copy
+
+        bound = copy.copy(self)
+        bound.allowed = own_addresses(source)
+        return bound
+
+    def check_address(self, url: str) -> None:
+        """BlockedAddressError when ``url``'s host is (or resolves to) an address this fetcher may not reach.
+        (The address is resolved here and again by urllib when it connects: see docs/security.md.)"""
+        host = (urlsplit(url).hostname or "").lower()
+        if not host:
+            return
+        addresses = resolve_blocking(host)
+        if self.allow_private:
+            addresses = [a for a in addresses if is_metadata(a)]
+        message = check_addresses(host, addresses, self.allowed)
+        if message:
+            raise BlockedAddressError(f"{url}: {message} (internal addresses are refused; see "
+                                      "MONITOR_ALLOW_PRIVATE_ADDRESSES)")
 
     def get(self, url: str) -> Fetched:
         req = urllib.request.Request(url, headers={
             "User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate",
             "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"})
+        req.address_guard = self.check_address
         try:
+            self.check_address(url)
             with self.opener.open(req, timeout=self.timeout) as resp:
                 return self._read(url, resp)
+        except BlockedAddressError as exc:
+            return Fetched(url, url, error=f"not fetched: {exc}")
         except urllib.error.HTTPError as exc:
             final = exc.geturl() or url
             exc.close()

@@ -4,6 +4,7 @@ helpers underneath."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import socket
@@ -15,7 +16,7 @@ from monitor.cli import cli
 from monitor.crawl.discovery import FeedError, alternate_feeds, feed_entries, robots_sitemaps
 from tests.support.fixtureserver import FixtureServer, Resource, Site, gzip_encoded, gzip_file, redirect, slow
 from monitor.sources.check import Fetcher, article_score, check_sources
-from monitor.sources.catalogue import parse_sources, source_from_dict
+from monitor.sources.catalogue import Source, parse_sources, source_from_dict
 from tests.support.helpers import FAST_SETTINGS, rows, run_monitor, write_sources
 from tests.support.sourcecheck_sites import BUILDERS, article_page, published, urlset
 
@@ -280,7 +281,7 @@ def test_fetcher_gzip_redirect_size_cap_and_timeout():
         "/big-gz": gzip_encoded(big),
         "/slow": slow("late", delay=3),
     })) as server:
-        fetcher = Fetcher(timeout=0.5, max_bytes=1000)
+        fetcher = Fetcher(timeout=0.5, max_bytes=1000, allowed={ipaddress.ip_address("127.0.0.1")})
         got = fetcher.get(server.url_for("/moved"))
         assert got.ok and got.body == b"<html><body>compressed page</body></html>"
         assert got.final_url == server.url_for("/gz") and got.status == 200
@@ -291,6 +292,31 @@ def test_fetcher_gzip_redirect_size_cap_and_timeout():
         missing = fetcher.get(server.url_for("/missing"))
         assert (missing.ok, missing.status, missing.error, missing.connection_failed) == (False, 404, "HTTP 404", False)
         assert server.requests[0].headers["User-Agent"].startswith("media-monitor/")
+
+
+def test_fetcher_network_boundary():
+    """`sources check` refuses internal addresses like the crawl: a bare fetcher reaches no loopback address, a
+    fetcher for a source on 127.0.0.1 reaches 127.0.0.1 but no redirect hop to 127.0.0.2 (nor its decimal
+    spelling), and a metadata address never."""
+    with FixtureServer(Site({"/ok": "fine"})) as inside, FixtureServer(Site(), host="127.0.0.2") as other:
+        inside.site.update({"/to-other": redirect(f"http://127.0.0.2:{other.port}/ok"),
+                            "/to-decimal": redirect(f"http://2130706434:{other.port}/ok"),
+                            "/to-metadata": redirect("http://169.254.169.254/latest/meta-data/")})
+        other.site["/ok"] = Resource("secret")
+        bare = Fetcher(timeout=2)
+        refused = bare.get(inside.url_for("/ok"))
+        assert not refused.ok and "loopback" in refused.error and "MONITOR_ALLOW_PRIVATE_ADDRESSES" in refused.error
+        source = Source(name="intranet", url=inside.url + "/")
+        bound = bare.for_source(source)
+        assert bound.get(inside.url_for("/ok")).body == b"fine"
+        for path in ("/to-other", "/to-decimal", "/to-metadata"):
+            got = bound.get(inside.url_for(path))
+            assert not got.ok and got.error.startswith("not fetched:"), (path, got.error)
+        assert "127.0.0.2" in bound.get(inside.url_for("/to-decimal")).error
+        assert other.requests == []
+        loosened = Fetcher(timeout=2, allow_private=True)
+        assert loosened.get(f"http://127.0.0.2:{other.port}/ok").body == b"secret"
+        assert "cloud metadata" in loosened.get("http://169.254.169.254/").error
 
 
 def test_discovery_helpers():
