@@ -532,6 +532,12 @@ def run_schedule(source_names=(), *, every=None, cron=None, sources_path=None, t
         chosen = select_sources(load_sources(sources_file), names=source_names, tags=tags)
         if not chosen:
             raise UsageError("no sources to crawl (the sources file lists none, or all are disabled)")
+        if any(s.spider for s in chosen):   # a custom spider class that cannot be loaded: refused like a bad file
+            from monitor.crawl.spiderloader import spider_class_for
+
+            for s in chosen:
+                if s.spider:
+                    spider_class_for(s)
         return chosen
 
     load()                                          # refuse a bad file before anything starts

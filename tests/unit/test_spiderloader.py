@@ -88,3 +88,19 @@ def test_a_bad_sources_file_is_reported_when_used_not_when_loaded(tmp_path):
                                                        "spider": "monitor.crawl.items.ArticleItem"}])
     with pytest.raises(SourcesFileError, match="is not a NewsSpider subclass"):
         SourceSpiderLoader.from_settings(_settings(wrong_class)).list()
+
+
+@pytest.mark.parametrize("cmd", [["crawl"], ["schedule", "--max-runs", "1"]])
+def test_a_missing_spider_class_is_refused_before_a_crawl_row_is_opened(tmp_path, cmd):
+    """issue 15: `spider = "nosuch.module.Spider"` passed validation, then a 62-line traceback and a crawls row
+    left `running`: now one line, exit 2, and the database untouched (plan_crawl checks the class first)."""
+    from monitor.store.db import open_writer
+    from tests.unit.test_cli_errors import check_one_clear_line, run, snapshot
+
+    sources = write_sources(tmp_path / "s.toml", [{"name": "odd", "url": "https://odd.example/",
+                                                   "spider": "nosuch.module.Spider"}])
+    db = tmp_path / "m.db"
+    open_writer(db).close()
+    before = snapshot(tmp_path)
+    result = run([*cmd, "--sources", str(sources), "--db", str(db)])
+    check_one_clear_line(result, ["odd", "spider", "nosuch.module.Spider", "cannot be imported"], tmp_path, before)
