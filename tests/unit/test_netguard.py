@@ -208,3 +208,19 @@ async def test_resolve_reads_scrapys_dns_cache():
     finally:
         dnscache.pop("cached-inside.test", None)
         reactor.installResolver(previous)
+
+
+def test_distributed_workers_keep_the_boundary():
+    """A worker (the Redis add-on switched on) keeps monitor.settings' downloader middlewares: the boundary runs in
+    the process that downloads, on requests read back from Redis too (their meta keeps the redirect chain)."""
+    pytest.importorskip("scrapy_redis")
+    from scrapy.settings import Settings
+
+    from monitor.distributed.workers import RedisAddon
+
+    settings = Settings()
+    settings.setmodule("monitor.settings", priority="project")
+    settings.set("MONITOR_REDIS_URL", "redis://127.0.0.1:1/0", priority="cmdline")
+    RedisAddon().update_settings(settings)
+    assert settings.get("SCHEDULER") == "monitor.distributed.workers.RedisScheduler"
+    assert settings.getdict("DOWNLOADER_MIDDLEWARES")["monitor.crawl.netguard.NetGuardMiddleware"] == 50
