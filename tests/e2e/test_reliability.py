@@ -350,7 +350,7 @@ def test_huge_sitemap_and_page_memory_flat(tmp_path):
             "sitemaps": [base + "/sitemap.xml", base + "/padded.xml", base + "/padded.xml.gz"]}])
         db = tmp_path / "m.db"
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-        # default caps: DOWNLOAD_MAXSIZE 10 MiB, MONITOR_SITEMAP_MAX_BYTES 50 MiB, MONITOR_MAX_SITEMAP_URLS 50000
+        # default caps: DOWNLOAD_MAXSIZE 20 MiB, MONITOR_SITEMAP_MAX_BYTES 50 MiB, MONITOR_MAX_SITEMAP_URLS 50000
         popen = subprocess.Popen([sys.executable, "-m", "monitor", "crawl", "--sources", str(sources), "--db", str(db),
                                   *FAST_SETTINGS, "-s", "MONITOR_ALLOWED_DOMAINS=localhost"], cwd=REPO_ROOT,
                                  env=env, stdout=subprocess.PIPE,
