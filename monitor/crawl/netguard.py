@@ -45,8 +45,9 @@ class NetGuardMiddleware:
         return cls(crawler)
 
     async def resolve(self, host: str) -> list[Address]:
-        """The addresses the connection will use for ``host`` ([] when it does not resolve: the download
-        then fails as a DNS error)."""
+        """The addresses the connection will use for ``host``.  A name that does not resolve raises Twisted's
+        ``DNSLookupError`` here (retried and recorded as ``dns_error`` like Scrapy's own): letting the request go on
+        would let the connection resolve it again, unchecked."""
         literal = parse_host_address(host)
         if literal is not None:
             return [literal]
@@ -56,11 +57,15 @@ class NetGuardMiddleware:
 
         from scrapy.utils.defer import maybe_deferred_to_future
 
+        from twisted.internet.error import DNSLookupError
+
         try:
             found = await maybe_deferred_to_future(reactor.resolve(host))
             addresses = [normalise(ipaddress.ip_address(found))]
-        except Exception:  # noqa: BLE001 - DNS failures are the download handler's to report
-            addresses = []
+        except DNSLookupError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a timeout, an answer that is no address ...
+            raise DNSLookupError(f"{host}: {exc}") from None
         if len(self.cache) > 10000:
             self.cache.clear()
         self.cache[host] = addresses
@@ -73,9 +78,11 @@ class NetGuardMiddleware:
             source = getattr(spider, "source", None)
             found = set()
             for host in (source_hosts(source) if source is not None else ()):
-                for a in await self.resolve(host):
-                    if blocked_reason(a) not in (None, "cloud metadata"):
-                        found.add(a)
+                try:
+                    resolved = await self.resolve(host)
+                except Exception:  # noqa: BLE001 - a host of the source that does not resolve allows nothing
+                    continue
+                found.update(a for a in resolved if blocked_reason(a) not in (None, "cloud metadata"))
             self._allowed[name] = frozenset(found)
         return self._allowed[name]
 

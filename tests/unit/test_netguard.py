@@ -10,6 +10,7 @@ import pytest
 import pytest_twisted
 from scrapy.http import Request
 from scrapy.utils.test import get_crawler
+from twisted.internet.error import DNSLookupError
 
 from monitor.crawl.addresses import blocked_reason, check_addresses, own_addresses, parse_host_address
 from monitor.crawl.discovery import on_site, port_allowed
@@ -125,7 +126,11 @@ class FakeResolverGuard(NetGuardMiddleware):
 
     async def resolve(self, host):
         literal = parse_host_address(host)
-        return [literal] if literal is not None else [ip(a) for a in self.hosts.get(host, [])]
+        if literal is not None:
+            return [literal]
+        if host not in self.hosts:
+            raise DNSLookupError(host)
+        return [ip(a) for a in self.hosts[host]]
 
 
 def _guard(url="http://127.0.0.1:18080/", **settings):
@@ -160,7 +165,8 @@ def test_middleware_refuses_dns_names_pointing_inside():
     assert "cloud metadata" in _refused(mw, "http://meta.test/latest/")
     assert "private" in _refused(mw, "http://intranet.test/")
     assert _refused(mw, "http://news.example/a/") is None
-    assert _refused(mw, "http://unknown.test/") is None                       # unresolvable: Scrapy's dns_error
+    with pytest.raises(DNSLookupError):   # unresolvable: dns_error (not passed on to be resolved again unchecked)
+        _refused(mw, "http://unknown.test/")
     for odd in ("http://2130706434/", "http://0177.0.0.2/", "http://[::ffff:127.0.0.2]/", "http://0x7f.2/"):
         assert "127.0.0.2" in _refused(mw, odd), odd
     assert mw.stats.get_value("monitor/blocked_address") >= 7
@@ -205,6 +211,8 @@ async def test_resolve_reads_scrapys_dns_cache():
         assert await mw.resolve("cached-inside.test") == [ip("127.0.0.2")]
         with pytest.raises(BlockedAddress, match="loopback"):
             await mw.process_request(Request("http://cached-inside.test/"))
+        with pytest.raises(DNSLookupError):
+            await mw.resolve("nosuch.invalid")
     finally:
         dnscache.pop("cached-inside.test", None)
         reactor.installResolver(previous)
