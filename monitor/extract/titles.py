@@ -114,8 +114,9 @@ def _unescape(text: str) -> str:
 class _Site:
     """Recognises parts of a title that name the site."""
 
-    def __init__(self, names: list[str], host: str):
-        self.names = {c for c in (_compact(n) for n in names) if c}
+    def __init__(self, names: list[str], host: str, titles: tuple[str, ...] = ()):
+        # a "site name" that is one of the titles (a page that fills application-name with its headline) is not
+        self.names = {c for c in (_compact(n) for n in names) if c} - {_compact(t) for t in titles if t}
         self.names |= {c[3:] for c in self.names if c.startswith("the") and len(c) > 6}
         labels = [lb for lb in host.split(".") if lb and lb != "www"]
         self.host_parts = set(labels[:-1]) | {"".join(labels[:-1]), "".join(labels)} if len(labels) > 1 else set(labels)
@@ -165,7 +166,7 @@ def _ends(text: str) -> set[str]:
 
 def choose(found: Candidates, hint: str | None = None) -> str | None:
     """The title the sources agree on (see the module docstring), or None."""
-    site = _Site(found.site_names, found.host)
+    site = _Site(found.site_names, found.host, (found.og, found.title, *found.jsonld, *found.h1))
     sources: list[tuple[str, str]] = []   # (source, stripped value)
     raw: list[tuple[str, str]] = []       # (source, value as found): what votes
     for source, values in (("og", [found.og]), ("jsonld", found.jsonld), ("h1", found.h1),

@@ -213,6 +213,12 @@ def test_a_call_to_action_inside_the_story_and_a_lone_outside_heading_are_never_
     assert article(extract_article(agreed, URL)).title == "Council approves railway budget"
 
 
+def test_a_site_name_that_is_the_headline_is_no_site_name():
+    head = '<meta name="application-name" content="Council approves railway budget">'
+    art = article(extract_article(story(head=head, h1=""), URL))
+    assert art.title == "Council approves railway budget"
+
+
 def test_title_is_the_string_the_sources_share():
     head = ('<meta property="og:title" content="Railway budget approved after long debate">'
             '<script type="application/ld+json">{"@type": "NewsArticle", "headline": '

@@ -1,5 +1,6 @@
 """Huge responses produced on the fly (benchmarks, size-limit tests): a sitemap of any size never sits in
-memory on the server side, gzipped or not."""
+memory on the server side, gzipped or not; big article pages, some only big in script (kept), some costly to
+parse (refused)."""
 
 from __future__ import annotations
 
