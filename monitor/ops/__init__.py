@@ -1,0 +1,1 @@
+"""Operations: ``schedule`` (``monitor schedule``, adaptive polling) and ``health`` (``monitor health``)."""
