@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,6 +26,7 @@ from monitor.store.articles import Writer
 from monitor.store.db import open_writer
 from monitor.store.records import ArticleRecord
 from monitor.store.schema import FTS_TOKENIZE, migrations
+from tests.support.helpers import free_port, http_server
 from tests.support.query_corpus import build
 
 OLD_DECLARATION = "content='articles'"
@@ -201,42 +198,6 @@ def test_failed_upgrade_rolls_back_to_the_old_index(tmp_path, monkeypatch):
 
 
 # --------------------------------------------------------------------------- Datasette, no configuration
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def http_server(cmd: list[str], port: int, *, cwd=None, ready_path: str = "/-/versions.json"):
-    """Start a server process, wait until it answers on 127.0.0.1:port, stop it afterwards."""
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"{cmd} exited {proc.returncode}: {proc.stderr.read()[-2000:]}")
-            try:
-                with urllib.request.urlopen(base + ready_path, timeout=5):
-                    break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"{cmd} did not answer within 60 s")
-                time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
-
 
 def fetch(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as resp:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from monitor.crawl.run import CrawlSummary
 from monitor.outcomes import crawl_headline, describe_source_failure, source_status
 from tests.support.fixtureserver import FixtureServer, Site, slow
 from tests.support.helpers import FAST_SETTINGS, REPO_ROOT, rows, run_monitor, write_sources
+from tests.support.helpers import free_port as _free_port
 from tests.support.sites.hostile import build_many_site
 
 
@@ -219,13 +219,6 @@ def test_health_flags_a_complete_failure_after_one_crawl():
 
 
 # --------------------------------------------------------------------------- real crawls (subprocess)
-
-def _free_port() -> int:
-    """A port nothing listens on (bound, then closed): connections to it are refused."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 QUICK = [*FAST_SETTINGS, "-s", "MONITOR_RETRY_BACKOFF=0"]
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -18,16 +16,10 @@ import pytest
 
 from monitor.query.datasette import build_metadata, canned_queries
 from monitor.store.db import open_writer
-from tests.support.helpers import REPO_ROOT
+from tests.support.helpers import free_port, http_server
 from tests.support.query_corpus import build
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("datasette") is None, reason="datasette not installed")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get_json(url: str):
@@ -42,33 +34,9 @@ def served(tmp_path):
     with open_writer(path) as storage:
         ids = build(storage)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "monitor", "serve", "--db", str(path), "--port", str(port),
-                             "--host", "127.0.0.1"], cwd=REPO_ROOT,
-                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"monitor serve exited {proc.returncode}: {proc.stderr.read()[-2000:]}")
-            try:
-                get_json(f"{base}/-/versions.json")
-                break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                if time.monotonic() > deadline:
-                    pytest.fail("monitor serve did not answer within 60 s")
-                time.sleep(0.3)
+    with http_server([sys.executable, "-m", "monitor", "serve", "--db", str(path), "--port", str(port),
+                      "--host", "127.0.0.1"], port, stop=signal.SIGINT) as base:
         yield base, ids
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
 
 
 def test_serve_articles_search_and_canned_queries(served):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-import socket
 
 import pytest
 from click.testing import CliRunner
@@ -18,6 +17,7 @@ from tests.support.fixtureserver import FixtureServer, Resource, Site, gzip_enco
 from monitor.sources.check import Fetcher, article_score, check_sources
 from monitor.sources.catalogue import Source, parse_sources, source_from_dict
 from tests.support.helpers import FAST_SETTINGS, rows, run_monitor, write_sources
+from tests.support.helpers import free_port as _free_port
 from tests.support.sourcecheck_sites import BUILDERS, article_page, published, urlset
 
 NAMES = list(BUILDERS)  # wp, gnews, links, broken, forbidden
@@ -184,12 +184,6 @@ def test_suggest_output_is_a_sources_file_that_crawls(fleet, tmp_path):
 
 
 # --------------------------------------------------------------------------- more broken shapes
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_site_down_reports_unreachable_and_declared_unchecked():
     port = _free_port()
