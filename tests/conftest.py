@@ -7,6 +7,16 @@ import pytest
 from tests.support.helpers import REPO_ROOT  # noqa: F401  (re-exported for tests)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _texts_per_module():
+    """Each test module allocates fixture-site texts from full pools, as when it runs alone: the order of
+    modules in a run cannot change which story a site gets (tests/support/sites/common.py)."""
+    from tests.support.sites.common import reset_text_allocation
+
+    reset_text_allocation()
+    yield
+
+
 @pytest.fixture
 def fresh_db(tmp_path):
     """A migrated, empty database (the store's writer) on a temporary file, closed after the test."""

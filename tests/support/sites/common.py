@@ -341,6 +341,15 @@ def _synthetic(owner: str, slot, language: str, topical: bool) -> Text:
     return Text(f"synthetic-{n}", language, title, paragraphs, topical, "synthetic")
 
 
+def reset_text_allocation() -> None:
+    """Forget which texts were handed out, so a test module gets the same texts whatever ran before it in the
+    same process (the hand-made pools are small: once used up, synthetic texts take over, and whether those
+    name both Kazakhstan and the US depends on the site's URL)."""
+    with _alloc_lock:
+        _assigned.clear()
+        _used.clear()
+
+
 def pick_text(owner: str, slot, language: str, topical: bool, corpus: bool) -> Text:
     """The text for one article slot of one site: stable per (owner, slot), never shared between slots."""
     akey = (owner, slot, language, topical, corpus)
