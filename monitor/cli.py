@@ -14,6 +14,7 @@ import click
 from monitor import __version__
 from monitor.cli_options import (MAX_LIMIT, RAW_CSV_HELP, FiniteFloat, FilePath, check_log_file, stdout_failed,
                                  db_option, filter_options, handle_errors, sources_option, topics_option)
+from monitor.cli_coverage import chart_options, run_chart
 from monitor.durations import MAX_DAYS
 
 
@@ -246,10 +247,16 @@ def export(db_path, fmt, query, topics, sources, languages, since, until, includ
               help="A source is silent when its newest article is this much older than its last crawl.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @handle_errors
-def stats(db_path, days, silent_after, fmt):
-    """Articles per source, language, topic and day; last crawl per source with its errors; silent sources."""
+@chart_options
+def stats(db_path, days, silent_after, fmt, chart):
+    """Articles per source, language, topic and day; last crawl per source with its errors; silent sources.
+
+    --chart FILE also draws the coverage over time as an SVG line chart (docs/querying.md).
+    """
     from monitor.query.commands import run_stats
 
+    if chart and run_chart(chart, db_path):      # --chart -: the SVG is the output
+        return
     click.echo(run_stats(db_path=db_path, fmt=fmt, days=days, silent_after=silent_after))
 
 
@@ -321,7 +328,8 @@ def retag(db_path, topics_path):
 @handle_errors
 def serve(db_path, host, port):
     """Browse and query the database in Datasette (read-only), with table and column help,
-    full-text search on articles and canned queries: latest-per-topic, stories-by-reach, source-health.
+    full-text search on articles and canned queries: latest-per-topic, stories-by-reach, coverage,
+    source-health.
 
     Needs the optional extra: pip install 'media-monitor[serve]'.
     """

@@ -1,5 +1,5 @@
 """Datasette metadata for ``monitor serve``: titles, descriptions, column help, licensing note,
-full-text search on articles and canned queries (latest-per-topic, stories-by-reach, source-health).
+full-text search on articles and canned queries (latest-per-topic, stories-by-reach, coverage, source-health).
 
 ``build_metadata(db_name, has_story_links=...)`` returns the dict Datasette takes as ``metadata=``;
 ``python -m monitor.query.datasette [DBNAME]`` prints it as JSON for ``datasette serve --metadata``.
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
+
+from monitor.query.coverage import COVERAGE_SQL
 
 DATE = "COALESCE(datetime(a.published), datetime(a.fetched_at))"
 
@@ -78,6 +80,15 @@ SELECT story,
 FROM arts GROUP BY story
 ORDER BY sources DESC, articles DESC, last_seen DESC
 LIMIT 100""",
+        },
+        "coverage": {
+            "title": "Coverage over time",
+            "description": "Articles per day or week per topic or per source, duplicates folded (a duplicate group "
+                           "counts once, as its first article in the window): the series `monitor stats --chart` "
+                           "draws. Parameters (all optional): by = topic or source; interval = day or week (weeks "
+                           "start on Monday); since, until = YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS' UTC (default: the "
+                           "last 30 days); topic, source = names, several separated by commas.",
+            "sql": COVERAGE_SQL,
         },
         "source-health": {
             "title": "Source health",
