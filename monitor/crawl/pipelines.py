@@ -26,6 +26,7 @@ from monitor.crawl.items import ArticleItem, is_internal, record_item
 from monitor.crawl.scrapy_compat import close_spider_later, downloads_in_flight, is_scrapy_parse, scraper_backed_up
 from monitor.crawl.urlmemory import UrlMemory
 from monitor.extract import RejectReason, Rejection
+from monitor.extract.titles import RepeatedTitleText
 from monitor.store.records import ArticleRecord, FetchError
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ class ExtractionPipeline:
         self.max_raw_bytes = self.config.max_raw_bytes   # DOWNLOAD_MAXSIZE: the other caps apply in the worker
         self.min_text_chars = self.config.min_text_chars
         self.pool = None
+        # a site name no page declares, learnt from the titles of the source's earlier pages (issue 14)
+        self.repeated_title_text = RepeatedTitleText()
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -79,6 +82,7 @@ class ExtractionPipeline:
             outcome = await self.pool.extract(item, self.config)
         stats = self.crawler.stats
         if outcome[0] == "article":
+            outcome[1].title = self.repeated_title_text.clean(item["source"], outcome[1].title)
             if item.get("known_article_id"):   # an intended re-fetch of a stored article (incremental crawls)
                 outcome[1].extra["refetch"] = item["known_article_id"]
             return {"kind": "article", "record": outcome[1], "url": item["url"]}

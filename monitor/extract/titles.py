@@ -7,8 +7,10 @@ container (``<article>``, ``<main>``, ``role=main``, ``itemprop=articleBody``), 
 (``og:site_name``, ``application-name``, the JSON-LD publisher, the host name) or is a date.  Then every
 source votes for each candidate it agrees with: it says the same thing, or the candidate is one end of it
 (``<title>`` "X - National | Globalnews.ca" supports "X").  The candidate with the most votes wins; ties go
-to the order above.  Headings outside the main container, and calls to action ("Get X in your inbox",
-"More From …"), are never taken on their own: only when another source says the same.
+to the order above.  ``og:title``, ``twitter:title`` and ``<title>`` vote as one (they are usually one CMS
+field copied three times).  A site name joined without spaces (``…-Politics|Site``) is cut too.  Headings
+outside the main container, and calls to action ("Get X in your inbox", "More From …"), are never taken on
+their own: only when another source says the same.
 
 Measured on the fundus pages (``benchmarks/extraction_quality.py``); pure functions, lxml trees in.
 """
@@ -24,6 +26,8 @@ from monitor.extract.normalize import clean
 
 # separators between a headline and a site or section name
 _SEPARATOR = re.compile(r"(\s+(?:\||-{1,2}|–|—|::|·|•|»|›|/|\*)\s+|\s*[｜：]\s*|\s+\|(?=\S)|(?<=\S)\|\s+)")
+# a separator written without spaces ("…headline-Politics|Site"): only cut there when the rest names the site
+_GLUED = re.compile(r"[-–—|｜ㅣ·•»/]")
 _DATE = re.compile(r"^\s*(\d{1,2}[./]\d{1,2}[./]\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}\s+\w+\s+\d{4})\s*$")
 # headings that invite the reader somewhere else instead of naming the story (several languages)
 _CALL_TO_ACTION = re.compile(
@@ -38,6 +42,9 @@ _OUTSIDE = ("nav", "aside", "footer", "form")
 
 # tie-break order of the sources; outside headings never win on their own
 PRIORITY = ("og", "jsonld", "h1", "twitter", "hint", "title", "outside")
+# og:title, twitter:title and <title> are most often one field of the site's CMS (the "SEO title") copied three
+# times: together they are one voter, so three copies of it cannot outvote the headline shown on the page.
+VOTER = {"og": "meta", "twitter": "meta", "title": "meta"}
 
 
 def key(text: str | None) -> str:
@@ -150,7 +157,26 @@ def strip_site(text: str | None, site: _Site) -> str | None:
         parts = parts[:-2]
     while len(parts) >= 3 and site.names_site(parts[0]):
         parts = parts[2:]
-    return "".join(parts).strip() or text
+    return _strip_glued("".join(parts).strip() or text, site)
+
+
+def _strip_glued(text: str, site: _Site) -> str:
+    """``text`` without a site-name end joined by a separator without spaces ("…커졌다-정치ㅣ한국일보"): cut at
+    the last such separator (in the last 40 characters) whose rest names the site, and before a one-word section
+    name joined to it by another separator ("-정치ㅣ")."""
+    if not site.names or not any(_compact(text[-40:]).endswith(n) for n in site.names):
+        return text
+    seps = list(_GLUED.finditer(text, max(0, len(text) - 40)))
+    for k in range(len(seps) - 1, -1, -1):
+        if site.names_site(text[seps[k].end():]):
+            cut = seps[k].start()
+            if k and seps[k - 1].group() != seps[k].group():
+                section = text[seps[k - 1].end():cut]
+                if section and " " not in section.strip() and len(section) <= 15:
+                    cut = seps[k - 1].start()
+            head = text[:cut].strip()
+            return head if _compact(head) else text
+    return text
 
 
 def _ends(text: str) -> set[str]:
@@ -181,9 +207,9 @@ def choose(found: Candidates, hint: str | None = None) -> str | None:
                 sources.append((source, stripped))
     if not sources:
         return None
-    voters: dict[str, set[str]] = {}      # source -> keys it supports
+    voters: dict[str, set[str]] = {}      # voter -> keys it supports
     for source, value in raw:
-        voters.setdefault(source, set()).update(_ends(value) | {key(strip_site(value, site))})
+        voters.setdefault(VOTER.get(source, source), set()).update(_ends(value) | {key(strip_site(value, site))})
     best, best_rank = None, None
     for source, value in sources:
         k = key(value)
@@ -194,3 +220,38 @@ def choose(found: Candidates, hint: str | None = None) -> str | None:
         if best_rank is None or rank < best_rank:
             best, best_rank = value, rank
     return best
+
+
+class RepeatedTitleText:
+    """Text repeated at the start or end of many titles of one site ("… – IIJ Security Diary", "Opinion | …"),
+    which no page names as the site: learnt from the titles chosen so far, cut from those that follow.
+
+    A part counts once it ends (or starts) ``min_titles`` different titles of the same site; until then titles
+    are kept as chosen.  Deterministic for a given order of titles; memory is bounded by ``max_parts`` a site."""
+
+    def __init__(self, min_titles: int = 3, max_parts: int = 200):
+        self.min_titles, self.max_parts = min_titles, max_parts
+        self._seen: dict[str, dict[tuple[str, str], set[str]]] = {}   # site -> (end, key of part) -> titles
+
+    def clean(self, site: str, title: str | None) -> str | None:
+        """``title`` without a start or end part repeated across ``site``'s titles (never empty)."""
+        if not title:
+            return title
+        parts = _parts(title)
+        if len(parts) < 3:
+            return title
+        seen = self._seen.setdefault(site, {})
+        ends = (("end", key(parts[-1])), ("start", key(parts[0])))
+        for end in ends:
+            titles = seen.get(end)
+            if titles is None:
+                if len(seen) >= self.max_parts:
+                    continue
+                titles = seen[end] = set()
+            if len(titles) < self.min_titles:
+                titles.add(key(title))
+        if len(seen.get(ends[0], ())) >= self.min_titles:
+            parts = parts[:-2]
+        if len(parts) >= 3 and len(seen.get(ends[1], ())) >= self.min_titles:
+            parts = parts[2:]
+        return "".join(parts).strip() or title
