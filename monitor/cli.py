@@ -401,6 +401,9 @@ def health(db_path, sources_path, tags, fmt, overrides):
     click.echo(text)
     sys.exit(code)
 
+from monitor.cli_story import story  # noqa: E402
+cli.add_command(story)
+
 
 def main():
     try:

@@ -46,7 +46,7 @@ def _parent(root, child):                 # xml.etree (pygal without lxml) has n
 
 def title_of(cov: dict) -> str:
     what = "per topic" if cov["by"] == "topic" else "per source"
-    return f"Articles per {cov['interval']} {what}, duplicates folded ({cov['since'][:10]} – {cov['until'][:10]} UTC)"
+    return f"Articles per {cov['interval']} {what}, duplicates folded"
 
 
 def render_svg(cov: dict, *, width: int = 900, height: int = 420, title: str | None = None) -> str:
@@ -67,8 +67,7 @@ def render_svg(cov: dict, *, width: int = 900, height: int = 420, title: str | N
         title=title if title is not None else title_of(cov),
         x_title="week starting (UTC)" if cov["interval"] == "week" else "day (UTC)",
         y_title="articles", x_label_rotation=35, show_minor_x_labels=False, x_labels_major_every=every,
-        show_dots=len(periods) <= 60, dots_size=2.5, legend_at_bottom=True, legend_at_bottom_columns=6,
-        truncate_legend=30, min_scale=1, max_scale=8, include_x_axis=True, print_values=False,
+        show_dots=len(periods) <= 60, dots_size=2.5, legend_at_bottom=False, truncate_legend=18, min_scale=1, max_scale=8, include_x_axis=True, print_values=False,
         no_data_text="no articles in this window",
     )
     chart.add_xml_filter(_no_scripts)
@@ -79,3 +78,28 @@ def render_svg(cov: dict, *, width: int = 900, height: int = 420, title: str | N
     if peak < 5:                      # whole articles: no 0.5 ticks
         chart.y_labels = list(range(0, max(peak, 1) + 1))
     return chart.render(is_unicode=True)
+
+
+def digest_chart(db_path, d: dict) -> str | None:
+    """The coverage chart of an HTML digest (None without pygal): the digest's window, at least its last 7
+    days, per day (per week beyond 92 days, at most 10 years); one line per topic, or per source when the
+    digest is of one topic."""
+    if not charts_available():
+        return None
+    from datetime import timedelta
+
+    from monitor.query.coverage import coverage
+    from monitor.query.inputs import SQL_TS, parse_ts
+
+    until = d.get("until") or d["generated_at"]
+    end = parse_ts(until)
+    start = parse_ts(d.get("since")) if d.get("since") else None
+    if end is None:
+        return None
+    if start is None or start > end - timedelta(days=6):
+        start = (end - timedelta(days=6)).replace(hour=0, minute=0, second=0)
+    start = max(start, end - timedelta(weeks=520))
+    interval = "day" if (end - start).days <= 92 else "week"
+    by, topics = ("source", [d["topic"]]) if d.get("topic") else ("topic", [])
+    cov = coverage(db_path, by=by, interval=interval, since=start.strftime(SQL_TS), until=until, topics=topics)
+    return render_svg(cov, width=720, height=360)

@@ -168,8 +168,9 @@ def write_text(text: str, path=None) -> None:
 def run_search(query: str, *, db_path=None, fmt: str = "table", raw_csv: bool = False, **filters) -> str:
     from monitor.query.formats import render_search
     from monitor.query.reads import search
+    from monitor.query.story import add_edition_counts
 
-    return render_search(search(db_path, query, **filters), fmt, raw_csv=raw_csv)
+    return render_search(add_edition_counts(db_path, search(db_path, query, **filters)), fmt, raw_csv=raw_csv)
 
 
 def run_export(*, db_path=None, fmt: str = "jsonl", output=None, query=None, topics=(), sources=(), languages=(),
@@ -200,10 +201,16 @@ def run_digest(*, db_path=None, fmt: str = "md", output=None, since="24h", until
                max_stories=None) -> dict:
     from monitor.query.formats import render_digest
     from monitor.query.reads import digest
+    from monitor.query.story import add_digest_counts
 
     check_output(output, db_path)
-    d = digest(db_path, since=since, until=until, topic=topic, max_stories=max_stories)
-    write_text(render_digest(d, fmt), output)
+    d = add_digest_counts(digest(db_path, since=since, until=until, topic=topic, max_stories=max_stories))
+    chart = None
+    if fmt == "html":
+        from monitor.query.charts import digest_chart
+
+        chart = digest_chart(db_path, d)
+    write_text(render_digest(d, fmt, chart=chart), output)
     return d
 
 

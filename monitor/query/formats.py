@@ -25,7 +25,8 @@ from xml.sax.saxutils import escape as xml_escape
 
 from monitor import __version__
 
-SEARCH_CSV_COLUMNS = ("id", "date", "source", "language", "title", "url", "copies", "rank", "topics", "snippet")
+SEARCH_CSV_COLUMNS = ("id", "date", "source", "language", "title", "url", "copies", "rank", "topics", "snippet",
+                      "editions")
 
 
 def _short(ts: str | None) -> str:
@@ -124,6 +125,8 @@ def render_search(results: list[dict], fmt: str = "table", *, width: int | None 
     lines = []
     for i, r in enumerate(results, 1):
         copies = f"  (+{r['copies']} {'copy' if r['copies'] == 1 else 'copies'})" if r.get("copies") else ""
+        if (r.get("editions") or 1) > 1:
+            copies += f"  [{r['editions']} language editions]"
         head = (f"{i:>3}. {_short(r['date'])}  {_plain(r['source'])}  [{_plain(r['language'] or '?')}]  "
                 f"{_plain(r['title'] or '(no title)')}{copies}")
         lines.append(textwrap.shorten(head, width=width, placeholder=" …"))
@@ -225,11 +228,12 @@ def _counts(d: dict) -> str:
     return f"{_n(d['story_count'], 'story')}, {_n(d['article_count'], 'article')} from {_n(d['source_count'], 'source')}"
 
 
-def render_digest(d: dict, fmt: str = "md") -> str:
+def render_digest(d: dict, fmt: str = "md", *, chart: str | None = None) -> str:
+    """``chart``: an SVG document (``monitor.query.charts.digest_chart``) shown above the stories in HTML."""
     if fmt == "json":
         return _json(d)
     if fmt == "html":
-        return render_digest_html(d)
+        return render_digest_html(d, chart=chart)
     lines = [f"# News digest — {_md(_window(d))}", "",
              f"{_counts(d)}. "
              f"Generated {_short(d['generated_at'])} UTC by media-monitor.", ""]
@@ -241,6 +245,8 @@ def render_digest(d: dict, fmt: str = "md") -> str:
                 f"{s['article_count']} article{'s' if s['article_count'] != 1 else ''}"]
         if len(s["languages"]) > 1:
             meta.append("editions: " + _md(", ".join(s["languages"])))
+        if s.get("copy_count"):
+            meta.append(_n(s["copy_count"], "copy"))
         if s["topics"]:
             meta.append("topics: " + _md(", ".join(s["topics"])))
         lines += [f"## {i}. {title}", "", "*" + " · ".join(meta) + "*", ""]
@@ -270,10 +276,13 @@ _S = {
     "tag": "display:inline-block;background:#e0e7ff;color:#3730a3;border-radius:3px;padding:0 6px;"
            "margin-right:4px;font-size:12px",
     "foot": "font-size:12px;color:#6b7280;margin:20px 0 0 0",
+    "chart": "background:#ffffff;border:1px solid #e5e7eb;border-radius:6px;padding:8px;margin:0 0 16px 0;"
+             "overflow-x:auto",
 }
 
 
-def render_digest_html(d: dict) -> str:
+def render_digest_html(d: dict, *, chart: str | None = None) -> str:
+    """``chart``: trusted SVG markup (made by pygal from counts and names, no script) placed as it is."""
     e = escape
     parts = [
         "<!DOCTYPE html>",
@@ -284,6 +293,8 @@ def render_digest_html(d: dict) -> str:
         f'<h1 style="{_S["h1"]}">News digest</h1>',
         f'<p style="{_S["sub"]}">{e(_window(d))} · {e(_counts(d))}</p>',
     ]
+    if chart:
+        parts.append(f'<div style="{_S["chart"]}">{chart}</div>')
     if not d["stories"]:
         parts.append(f'<p style="{_S["p"]}">No articles in this window.</p>')
     for s in d["stories"]:
@@ -292,6 +303,8 @@ def render_digest_html(d: dict) -> str:
                 f"{s['article_count']} article{'s' if s['article_count'] != 1 else ''}"]
         if len(s["languages"]) > 1:
             meta.append("editions: " + e(", ".join(s["languages"])))
+        if s.get("copy_count"):
+            meta.append(e(_n(s["copy_count"], "copy")))
         tags = "".join(f'<span style="{_S["tag"]}">{e(t)}</span>' for t in s["topics"])
         parts += [
             f'<div style="{_S["card"]}">',
