@@ -8,13 +8,10 @@ import json
 import os
 import shutil
 import sqlite3
-import struct
 import subprocess
 import xml.etree.ElementTree as ET
-import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -23,6 +20,7 @@ from monitor.query import reads as query
 from monitor.errors import DatabaseError, UsageError
 from monitor.store.db import open_reader
 from monitor.store.records import ArticleRecord
+from tests.support.png import png_colours
 from tests.support.query_corpus import add_bulk, build
 
 
@@ -300,44 +298,6 @@ def test_first_paragraph():
     assert query.first_paragraph(None) == ""
 
 
-def _png_colours(path: Path) -> int:
-    """Distinct pixel colours of an 8-bit RGB/RGBA PNG (tiny decoder: zlib + the five PNG filters)."""
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, width, height, ctype = 8, b"", 0, 0, 0
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            width, height, depth, ctype = struct.unpack(">IIBB", body[:10])
-            assert depth == 8 and ctype in (2, 6)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    bpp = 3 if ctype == 2 else 4
-    raw, stride = zlib.decompress(idat), width * bpp
-    prev, colours, i = bytearray(stride), set(), 0
-    for _ in range(height):
-        ftype, line = raw[i], bytearray(raw[i + 1:i + 1 + stride])
-        i += 1 + stride
-        for x in range(stride):
-            a = line[x - bpp] if x >= bpp else 0
-            b, c = prev[x], prev[x - bpp] if x >= bpp else 0
-            if ftype == 1:
-                line[x] = (line[x] + a) & 255
-            elif ftype == 2:
-                line[x] = (line[x] + b) & 255
-            elif ftype == 3:
-                line[x] = (line[x] + (a + b) // 2) & 255
-            elif ftype == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        colours.update(bytes(line[x:x + 3]) for x in range(0, stride, bpp))
-        prev = line
-    return len(colours)
-
-
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -354,7 +314,7 @@ def test_digest_html_renders_in_headless_chromium(corpus, tmp_path):
          page.as_uri()], capture_output=True, text=True, timeout=120)
     assert png.exists(), proc.stderr[-2000:]
     # a blank page has one colour; text, links, cards and topic tags give hundreds (anti-aliasing)
-    assert _png_colours(png) > 50
+    assert len(png_colours(png)) > 50
 
 
 # --------------------------------------------------------------------------- feed
