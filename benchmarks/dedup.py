@@ -37,7 +37,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from monitor.dedup.fingerprints import fingerprints as dedup  # noqa: E402
+from monitor.dedup import fingerprints as dedup  # noqa: E402
 from monitor.store.articles import Writer  # noqa: E402
 from monitor.store.db import open_writer  # noqa: E402
 from monitor.store.records import ArticleRecord  # noqa: E402

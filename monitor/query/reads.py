@@ -22,10 +22,11 @@ from monitor.errors import UsageError
 from monitor.query.inputs import (  # noqa: F401  (the checks of user input; re-exported for callers of reads)
     MAX_LIMIT, SQL_TS, check_limit, check_query, iso_utc, parse_ts, parse_when, query_hint,
 )
+from monitor.query.ranking import DATE_SQL, ranked_hits
 from monitor.store.db import Connection, SQLOperationalError, has_table, open_reader, reading
 
-# an article's date, normalised by SQLite to UTC 'YYYY-MM-DD HH:MM:SS' (published, else fetched)
-DATE_SQL = "COALESCE(datetime(a.published), datetime(a.fetched_at))"
+# an article's date, normalised by SQLite to UTC 'YYYY-MM-DD HH:MM:SS' (published, else fetched): DATE_SQL,
+# from monitor.query.ranking (re-exported)
 EXPORT_BATCH_SIZE = 1000
 SORTS = ("rank", "date")
 HIGHLIGHT = ("**", "**")
@@ -202,21 +203,9 @@ def search(db_path, query: str, *, topics=(), sources=(), languages=(), since=No
     check_query(query)
     with reading(db_path) as conn:
         conds, params = filters.where(conn, with_query=False)
-        hits = (f"SELECT a.id, COALESCE(a.duplicate_of, a.id) AS grp, bm25(articles_fts, 2.0, 1.0) AS rank, "
-                f"{DATE_SQL} AS date_key FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
-                f"WHERE articles_fts MATCH ? AND {_and(conds)}")
-        order = "rank, date_key DESC, id" if sort == "rank" else "date_key DESC, rank, id"
-        if include_duplicates:
-            sql = f"SELECT id, rank, date_key, 0 AS copies FROM ({hits}) ORDER BY {order}"
-        else:
-            sql = (f"WITH hits AS ({hits}), folded AS (SELECT id, date_key, "
-                   "ROW_NUMBER() OVER (PARTITION BY grp ORDER BY id) AS rn, COUNT(*) OVER (PARTITION BY grp) AS n, "
-                   "MIN(rank) OVER (PARTITION BY grp) AS rank FROM hits) "
-                   f"SELECT id, rank, date_key, n - 1 AS copies FROM folded WHERE rn = 1 ORDER BY {order}")
-        if limit:
-            sql += f" LIMIT {int(limit)}"
         try:
-            found = conn.execute(sql, [query, *params]).fetchall()
+            found = ranked_hits(conn, query, conds, params, sort=sort, include_duplicates=include_duplicates,
+                                limit=limit)
         except SQLOperationalError as exc:
             timeout = conn.timeout_error(exc)
             if timeout is not None:
@@ -224,7 +213,7 @@ def search(db_path, query: str, *, topics=(), sources=(), languages=(), since=No
             raise UsageError(f"search query {query!r} failed: {exc}. {query_hint(str(exc))}") from None
         if not found:
             return []
-        ids = [r["id"] for r in found]
+        ids = [r[0] for r in found]
         snippets = dict(conn.execute(
             f"SELECT rowid, snippet(articles_fts, -1, ?, ?, '…', 24) FROM articles_fts "
             f"WHERE articles_fts MATCH ? AND rowid IN ({_marks(ids)})", [*highlight, query, *ids]).fetchall())
@@ -233,12 +222,12 @@ def search(db_path, query: str, *, topics=(), sources=(), languages=(), since=No
             ids)}
         topic_map = _topics_of(conn, ids)
     results = []
-    for hit in found:
-        a = rows[hit["id"]]
+    for hit_id, hit_rank, hit_date, hit_copies in found:
+        a = rows[hit_id]
         results.append({
             "id": a["id"], "title": a["title"], "url": a["url"], "source": a["source"], "language": a["language"],
-            "published": a["published"], "date": hit["date_key"], "snippet": " ".join((snippets.get(a["id"]) or "").split()),
-            "rank": round(hit["rank"], 4), "copies": hit["copies"], "duplicate_of": a["duplicate_of"],
+            "published": a["published"], "date": hit_date, "snippet": " ".join((snippets.get(a["id"]) or "").split()),
+            "rank": round(hit_rank, 4), "copies": hit_copies, "duplicate_of": a["duplicate_of"],
             "topics": topic_map.get(a["id"], []),
         })
     return results
