@@ -286,6 +286,35 @@ def _m007_article_url_kinds(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m011_alerts")
+def _m011_alerts(db: sqlite_utils.Database) -> None:
+    """`monitor alert` (monitor.alerts, monitor.store.alerts): each (rule, channel, story) sent at most once, and
+    how far each rule has read the articles."""
+    db.executescript(
+        """
+        CREATE TABLE alerts_sent (
+            id INTEGER PRIMARY KEY,
+            rule TEXT NOT NULL,                  -- [[rule]] name in the alerts file
+            channel TEXT NOT NULL,               -- [[channel]] name
+            article_id INTEGER NOT NULL REFERENCES articles(id),   -- the article the alert shows
+            story_id INTEGER NOT NULL,           -- its story when matched (copies and editions fold into it)
+            status TEXT NOT NULL,                -- pending (recorded, being sent), sent, failed (retried next run)
+            attempts INTEGER NOT NULL DEFAULT 0, -- deliveries tried
+            matched_at TEXT NOT NULL,
+            sent_at TEXT,
+            error TEXT,                          -- why the last delivery failed
+            UNIQUE (rule, channel, article_id)
+        );
+        CREATE INDEX idx_alerts_sent_rule ON alerts_sent(rule, channel, status);
+        CREATE TABLE alert_state (
+            rule TEXT PRIMARY KEY,
+            last_article_id INTEGER NOT NULL,    -- articles up to this id were matched against the rule
+            last_run_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 # Every migration this version knows, read through the public API: all of them are pending on an empty database.
 KNOWN_MIGRATIONS = frozenset(m.name for m in migrations.pending(sqlite_utils.Database(memory=True)))
 

@@ -199,12 +199,13 @@ def test_writer_applies_pending_migrations_and_the_reader_does_not(tmp_path):
     p = tmp_path / "old.db"
     _migrated_until(p, "m005_schedule")
     old = sqlite_utils.Database(p)
-    assert pending_migrations(old) == ["m005_schedule", "m006_fts_sqlite_utils", "m007_article_url_kinds"]
+    later = {m for m in KNOWN_MIGRATIONS if m >= "m005"}   # m005 and every migration added after it
+    assert pending_migrations(old)[0] == "m005_schedule" and set(pending_migrations(old)) == later
     old.close()
     reader = open_reader(p)   # an older file can be read as it is
     assert not reader.execute("SELECT 1 FROM sqlite_master WHERE name = 'source_state'").fetchone()
     reader.close()
-    assert pending_migrations(sqlite_utils.Database(p)) == ["m005_schedule", "m006_fts_sqlite_utils", "m007_article_url_kinds"]
+    assert set(pending_migrations(sqlite_utils.Database(p))) == later
     with open_writer(p) as w:
         assert pending_migrations(w.db) == []
         assert set(applied_migrations(w.db)) == KNOWN_MIGRATIONS
