@@ -77,6 +77,8 @@ MONITOR_MAX_SECTION_PAGES = 5             # most pagination pages followed per s
 MONITOR_MAX_FEED_ENTRIES = 2000           # most entries read from one feed
 MONITOR_API_PAGES = 2                     # pages a per-site spider reads from a site's article-list API per crawl (spiders/, e.g. timesca's WordPress post list; 0 = none)
 MONITOR_MAX_SITEMAP_URLS = 50000          # most URLs read from one sitemap file
+MONITOR_QUEUED_REQUESTS = 200             # article requests in Scrapy's scheduler at once; further candidates (a sitemap's thousands) wait in the crawl's frontier and are handed over as it drains (0 = all at once; monitor/crawl/frontier.py)
+MONITOR_FRONTIER_MEMORY = 2000            # candidates the frontier keeps in memory; the rest wait in a temporary file beside the database
 MONITOR_MAX_SITEMAP_DEPTH = 3             # sitemap index nesting followed
 MONITOR_SITEMAP_MAX_BYTES = 50 * 1024 * 1024  # sitemaps are parsed while they download and cut after this many bytes of XML (gzip: uncompressed); replaces DOWNLOAD_MAXSIZE for sitemaps
 MONITOR_SITEMAP_MAX_AGE_DAYS = 0          # skip sitemap entries whose lastmod is older (0 = keep all)

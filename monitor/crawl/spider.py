@@ -21,6 +21,7 @@ from scrapy.linkextractors import LinkExtractor
 from monitor.crawl.discovery import (  # noqa: F401  (pure helpers, shared with `monitor sources check`)
     NAVIGATION_RE, NEVER_ARTICLE_RE, PAGINATION_RE, FeedError, alternate_feeds, feed_entries, looks_like_navigation,
     never_article, on_site, read_feed, robots_sitemaps)
+from monitor.crawl.frontier import FrontierFeeder
 from monitor.crawl.items import fetch_error_item, fetch_state_item, page_item, url_alias_item
 from monitor.crawl.scrapy_compat import is_scrapy_parse
 from monitor.crawl.sitemaps import SitemapStream
@@ -35,6 +36,7 @@ class NewsSpider(scrapy.Spider):
     source: Source | None = None
     refresh = False
     max_refetches = 200   # MONITOR_MAX_REFETCHES (from_crawler)
+    frontier = None       # monitor.crawl.frontier.FrontierFeeder of article candidates (from_crawler)
 
     @classmethod
     def for_source(cls, source: Source) -> type["NewsSpider"]:
@@ -77,6 +79,7 @@ class NewsSpider(scrapy.Spider):
         from weakref import WeakKeyDictionary
 
         spider.sitemap_streams = WeakKeyDictionary()
+        spider.frontier = FrontierFeeder.for_spider(spider, spider._article_request)   # None: off
         from scrapy import signals
 
         crawler.signals.connect(spider._on_headers, signal=signals.headers_received)
@@ -373,8 +376,16 @@ class NewsSpider(scrapy.Spider):
             meta["known_article_id"], why = refetch
             self.crawler.stats.inc_value(f"monitor/refetch/{why}")
         self.counts["candidates"] += 1
-        yield self._request(url, self.parse_article, role="article", cb_kwargs={
-            "via": via, "hints": hints or {}, "require_signals": require_signals}, **meta)
+        entry = (url, via, hints or None, require_signals, meta or None)
+        if self.frontier is not None:   # handed to the scheduler as it drains (monitor.crawl.frontier)
+            self.frontier.add(entry)
+            return
+        yield self._article_request(entry)
+
+    def _article_request(self, entry: tuple) -> scrapy.Request:
+        url, via, hints, require_signals, meta = entry
+        return self._request(url, self.parse_article, role="article", cb_kwargs={
+            "via": via, "hints": hints or {}, "require_signals": require_signals}, **(meta or {}))
 
     def _refetch(self, url: str, hints: dict) -> tuple[int, str] | None:
         """``(article_id, "refresh" | "lastmod")`` when the stored article at url is to be fetched again."""
