@@ -1,7 +1,7 @@
 """The coverage chart: ``monitor.query.coverage`` series drawn as a static SVG line chart with pygal.
 
-pygal is the optional extra ``charts`` (``pip install 'media-monitor[charts]'``): 2 MB, pure Python, ~45 ms to
-import (Vega-Lite through altair + vl-convert was 108 MB and ~0.8 s a chart; docs/querying.md has the numbers).
+pygal is the optional extra ``charts`` (``pip install 'media-monitor[charts]'``): 2 MiB, pure Python, ~45 ms to
+import (Vega-Lite through altair + vl-convert was 106 MiB and ~0.8 s a chart; docs/querying.md has the numbers).
 The SVG has no script (pygal's tooltip configuration is removed), so it can sit inline in the HTML digest,
 which promises a page without scripts, and in e-mail.  Names and dates are text nodes, escaped by the XML
 serializer.
@@ -67,7 +67,8 @@ def render_svg(cov: dict, *, width: int = 900, height: int = 420, title: str | N
         title=title if title is not None else title_of(cov),
         x_title="week starting (UTC)" if cov["interval"] == "week" else "day (UTC)",
         y_title="articles", x_label_rotation=35, show_minor_x_labels=False, x_labels_major_every=every,
-        show_dots=len(periods) <= 60, dots_size=2.5, legend_at_bottom=False, truncate_legend=18, min_scale=1, max_scale=8, include_x_axis=True, print_values=False,
+        show_dots=len(periods) <= 60, dots_size=2.5, legend_at_bottom=False, truncate_legend=18,
+        min_scale=1, max_scale=8, include_x_axis=True, print_values=False,
         no_data_text="no articles in this window",
     )
     chart.add_xml_filter(_no_scripts)

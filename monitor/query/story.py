@@ -298,7 +298,8 @@ def render_story(s: dict, fmt: str = "table") -> str:
                    f"{_plain(ed['url'])}")
         for v in ed["versions"]:
             when = f"from {_when(v['fetched_at'])}" + (f" to {_when(v['replaced_at'])}" if v["replaced_at"] else "")
-            head = f"    v{v['version']}{' (current)' if v['current'] else ''} {when}, {nplural(v['word_count'], 'word', 'words')}"
+            words = nplural(v["word_count"], "word", "words")
+            head = f"    v{v['version']}{' (current)' if v['current'] else ''} {when}, {words}"
             ch = v["changes"]
             if ch:
                 head += f": -{ch['removed_words']} +{ch['added_words']} words"
