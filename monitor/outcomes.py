@@ -126,7 +126,9 @@ def source_outcome(stats: dict, storage=None, crawl_id=None, name=None) -> dict:
     out = {"status": source_status(stats)}
     if out["status"] == "failed":
         reason = stats.get("finish_reason")
-        if status_from_reason(reason) == "failed":
+        if stats.get("monitor/failure"):   # the spider said why it could not crawl (e.g. monitor/crawl/browser.py)
+            out["failure"] = str(stats["monitor/failure"])
+        elif status_from_reason(reason) == "failed":
             out["failure"] = f"the spider ended with {reason} (see the log)"
         else:
             rows = storage.crawl_errors(crawl_id, name) if storage is not None and crawl_id else []

@@ -61,6 +61,9 @@ DOWNLOADER_MIDDLEWARES = {
 # monitor.distributed.workers.RedisAddon: does nothing unless MONITOR_REDIS_URL is set (then: scrapy-redis + Redis items)
 ADDONS = {
     "monitor.distributed.workers.RedisAddon": 0,
+    # render = "browser" sources (monitor/crawl/browser.py): scrapy-playwright and the system Chromium for their
+    # crawlers only; does nothing for the other sources
+    "monitor.crawl.browser.BrowserAddon": 10,
 }
 
 # --- media-monitor's own settings (MONITOR_*): default and what it does ---
@@ -94,6 +97,10 @@ MONITOR_BATCH_SECONDS = 5.0               # ... or after this many seconds, whic
 MONITOR_ARTICLE_ITEMS = False             # `monitor crawl` too passes each stored article on as an ArticleItem after StoragePipeline (`scrapy crawl` always does)
 MONITOR_SQLITE_CACHE_MB = 32              # page cache of the crawl's SQLite writer, in MB (0 = SQLite's default 2 MB)
 MONITOR_ALLOWED_DOMAINS = ""              # extra comma-separated domains a source may follow links to
+MONITOR_BROWSER_PATH = ""                 # Chromium for render = "browser" sources (empty: the first of chromium, chromium-browser, google-chrome on PATH; never a browser Playwright downloads; docs/sources.md)
+MONITOR_BROWSER_PAGES = 4                 # render = "browser": pages one source renders at once (one Chromium and one browser context per such source)
+MONITOR_BROWSER_TIMEOUT = 30.0            # render = "browser": seconds a page may take to load in the browser before it is recorded as a timeout
+MONITOR_BROWSER_SETTLE = 3.0              # render = "browser": after the load event, seconds the page's scripts get to finish their own requests (network idle; 0 = read the page at once)
 MONITOR_ALLOW_PRIVATE_ADDRESSES = False    # let crawls and `sources check` reach loopback, private, link-local ... addresses (refused unless a source's own URL is on one; metadata addresses stay refused; docs/security.md)
 MONITOR_RETRY_AFTER_MAX = 120.0           # most seconds a 429/503 Retry-After is waited for (the host is paused); longer: not retried, recorded as rate_limited
 MONITOR_RETRY_BACKOFF = 2.0               # seconds before the first retry of a 5xx answer, timeout or broken connection; doubles per retry (0 = retry at once)

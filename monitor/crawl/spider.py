@@ -540,6 +540,10 @@ def describe_failure(failure, role: str) -> tuple[str, str]:
         return "blocked_address", f"{what}: not fetched: {value}"
     if isinstance(value, RedirectLoop):
         return "redirect_loop", f"{what}: {value} (the site redirects in a circle; check the URL)"
+    if type(value).__module__.startswith("playwright"):   # a page rendered by the browser (render = "browser")
+        from monitor.crawl.browser import describe_browser_error
+
+        return describe_browser_error(value, what, tries)
     name = type(value).__name__
     if isinstance(value, sx.IgnoreRequest):
         text = str(value)

@@ -34,7 +34,13 @@ _FIELDS = {
     "allowed_domains": (list, False),
     "spider": (str, False),
     "enabled": (bool, False),
+    "render": (str, False),
 }
+
+# how a source's HTML pages are fetched: "http" (Scrapy's downloader) or "browser" (rendered by a headless
+# Chromium through scrapy-playwright, for sites whose articles exist only after their scripts ran;
+# monitor/crawl/browser.py)
+RENDER_MODES = ("http", "browser")
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,12 @@ class Source:
     allowed_domains: tuple[str, ...] = ()
     spider: str | None = None
     enabled: bool = True
+    render: str = "http"
+
+    @property
+    def needs_browser(self) -> bool:
+        """``render = "browser"``: its article and listing pages are rendered by Chromium (monitor/crawl/browser.py)."""
+        return self.render == "browser"
 
     @property
     def domain(self) -> str:
@@ -156,8 +168,13 @@ def source_from_dict(raw: dict, *, path: str | os.PathLike | None = None, index:
     spider = raw.get("spider")
     if spider is not None and not re.match(r"^[A-Za-z_][\w.]*$", spider):
         raise SourcesError(f"{spider!r} is not a dotted class path", path=path, source=name, field="spider")
+    render = raw.get("render", "http")
+    if render not in RENDER_MODES:
+        raise SourcesError(f"{render!r} is not a render mode; write \"browser\" (pages rendered by Chromium) or "
+                           f"\"http\" (the default)", path=path, source=name, field="render")
     return Source(name=name, url=raw["url"], article_pattern=pattern, language=language, every=every,
-                  description=raw.get("description"), spider=spider, enabled=raw.get("enabled", True), **lists)
+                  description=raw.get("description"), spider=spider, enabled=raw.get("enabled", True),
+                  render=render, **lists)
 
 
 def bundled_sources_path() -> Path:

@@ -43,6 +43,8 @@ def sources_toml(entries: Iterable[Mapping]) -> str:
 def source_to_toml(src) -> str:
     """A ``Source`` as its ``[[source]]`` table: the fields that differ from the defaults."""
     entry = {key: getattr(src, key) for key in SOURCE_KEYS if getattr(src, key) not in (None, (), "")}
+    if getattr(src, "render", "http") != "http":
+        entry["render"] = src.render
     if not src.enabled:
         entry["enabled"] = False
     return source_table(entry)

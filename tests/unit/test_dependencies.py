@@ -77,7 +77,7 @@ def _undeclared(imports: dict[str, set[str]], declared: set[str]) -> dict[str, l
 def test_runtime_imports_are_declared():
     project = _project()
     declared = {_requirement_name(r) for r in project["dependencies"]}
-    for extra in ("serve", "distributed", "charts"):   # imported lazily, by the commands that need them
+    for extra in ("serve", "distributed", "charts", "browser"):   # imported lazily, by the commands that need them
         declared |= {_requirement_name(r) for r in project["optional-dependencies"][extra]}
     assert _undeclared(_imports("monitor", "spiders"), declared) == {}
 

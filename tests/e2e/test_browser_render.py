@@ -1,0 +1,143 @@
+"""``render = "browser"`` (issue 18, monitor/crawl/browser.py): real `monitor crawl` runs of a JavaScript-only
+fixture site (tests/support/sites/scripted.py: article text, titles and section links exist only after the page's
+scripts ran) through scrapy-playwright and the system Chromium.
+
+- rendered: both articles are stored with their text (one filled from the page's script, one fetched as JSON after
+  the load event), the section's script-drawn links are followed, the page's requests to internal services (another
+  port of the source's host, another loopback address) and its images are never made, and a redirect of an article
+  to an internal service is refused like any other;
+- the same site without ``render``: nothing stored, the article page recorded as having no main text;
+- ``MONITOR_BROWSER_PATH`` pointing at no file: the browser source fails with one line saying what to install, and
+  the other source of the crawl still crawls.
+
+One browser launch for the module (one crawl); skipped where Chromium or the ``browser`` extra is missing (CI
+installs both: .ci/run, pyproject's ``test`` extra).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from monitor.crawl.browser import find_browser
+from tests.support.fixtureserver import FixtureServer, Resource, Site
+from tests.support.helpers import FAST_SETTINGS, rows, run_monitor, write_sources
+from tests.support.sites.scripted import ARTICLE_PATTERN, FIRST, MOVED, SECOND, build_scripted_site
+
+if importlib.util.find_spec("scrapy_playwright") is None:
+    pytest.skip("the browser extra (scrapy-playwright) is not installed: pip install -e '.[browser]'",
+                allow_module_level=True)
+if find_browser() is None:
+    pytest.skip("no Chromium on PATH (chromium, chromium-browser, google-chrome): apt-get install chromium",
+                allow_module_level=True)
+
+SECRET = "INTERNAL SERVICE that a rendered page must never reach"
+
+
+def _source(name, server, **extra):
+    return {"name": name, "url": server.url + "/", "feeds": [server.url_for("/feed.xml")],
+            "sections": [server.url_for("/news/")], "article_pattern": ARTICLE_PATTERN, **extra}
+
+
+@pytest.fixture(scope="module")
+def servers():
+    site = FixtureServer(Site())                                             # the source, 127.0.0.1:A
+    same_host = FixtureServer(Site({"/secret/": Resource(SECRET)}))          # a service on 127.0.0.1:B
+    other_loopback = FixtureServer(Site({"/secret/": Resource(SECRET)}), host="127.0.0.2")
+    all_ = [site, same_host, other_loopback]
+    for s in all_:
+        s.start()
+    try:
+        probes = [same_host.url_for("/leak"), other_loopback.url_for("/leak")]
+        resources, expected = build_scripted_site(site.url, probe_urls=probes,
+                                                  redirect_to=same_host.url_for("/secret/"))
+        site.site.update(resources)
+        yield site, same_host, other_loopback, expected
+    finally:
+        for s in all_:
+            s.stop()
+
+
+@pytest.fixture(scope="module")
+def rendered(servers, tmp_path_factory):
+    site, same_host, other_loopback, expected = servers
+    tmp = tmp_path_factory.mktemp("rendered")
+    sources = write_sources(tmp / "sources.toml", [_source("scripted", site, render="browser")])
+    db = tmp / "m.db"
+    result = run_monitor("crawl", "--sources", sources, "--db", db, "--log-file", tmp / "crawl.log", *FAST_SETTINGS)
+    requests = [r.url_path for r in site.requests]
+    yield result, db, requests, (tmp / "crawl.log").read_text(encoding="utf-8")
+
+
+def test_rendered_articles_are_stored_with_their_script_made_text(servers, rendered):
+    site, _, _, expected = servers
+    result, db, requests, _ = rendered
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    stored = {r["url"]: r for r in rows(db, "SELECT url, title, text FROM articles")}
+    assert set(stored) == {site.url_for(FIRST), site.url_for(SECOND)}
+    for path, (title, first_paragraph) in expected.items():
+        article = stored[site.url_for(path)]
+        assert article["title"] == title
+        assert first_paragraph in article["text"]
+    # the second article's text came from /api/second-story.json, fetched by its script after the load event;
+    # the section's links exist only once its script ran: SECOND is in no feed
+    assert "/api/second-story.json" in requests and SECOND in requests
+
+
+def test_only_html_pages_go_through_the_browser(rendered):
+    _, db, requests, log = rendered
+    assert requests.count("/robots.txt") == 1 and requests.count("/feed.xml") == 1
+    assert "/photo.jpg" not in requests and "/pixel.png" not in requests    # images never loaded
+    stats = log[log.rindex("Dumping Scrapy stats"):]
+    # the section, the two articles and the article that redirects (its hop is refused before the browser)
+    assert "'monitor/browser/pages': 4" in stats, stats
+    assert "'playwright/page_count/closed': 4" in stats, stats      # every page closed once read
+    assert "'monitor/browser/skipped_resources': 2" in stats, stats  # <img> and new Image()
+
+
+def test_rendered_pages_cannot_reach_internal_services(servers, rendered):
+    site, same_host, other_loopback, _ = servers
+    _, db, _, log = rendered
+    assert same_host.requests == [] and other_loopback.requests == []
+    assert f"refused {same_host.url_for('/leak')}: 127.0.0.1:{same_host.port}: a port the source does not use" in log
+    assert f"refused {other_loopback.url_for('/leak')}: 127.0.0.2 is a loopback address" in log
+    blocked = rows(db, "SELECT url, reason FROM fetch_errors WHERE reason = 'blocked_address'")
+    assert blocked == [{"url": site.url_for(MOVED), "reason": "blocked_address"}]   # its redirect hop refused
+    assert not rows(db, "SELECT id FROM articles WHERE text LIKE ?", (f"%{SECRET[:20]}%",))
+
+
+def test_without_render_nothing_is_stored_and_a_missing_browser_fails_that_source_alone(servers, tmp_path):
+    site, *_ = servers
+    other = FixtureServer(Site())
+    other.start()
+    try:
+        resources, _ = build_scripted_site(other.url)
+        other.site.update(resources)
+        sources = write_sources(tmp_path / "sources.toml", [
+            _source("plain", site),                                   # the same site, not rendered
+            _source("needs-browser", other, render="browser"),       # no browser: fails, makes no request
+        ])
+        db = tmp_path / "m.db"
+        result = run_monitor("crawl", "--sources", sources, "--db", db, *FAST_SETTINGS,
+                             "-s", f"MONITOR_BROWSER_PATH={tmp_path / 'no-such-chromium'}")
+        other_requests = list(other.requests)
+    finally:
+        other.stop()
+    assert result.returncode == 0, result.stderr[-3000:]   # one source crawled
+    assert "Traceback" not in result.stderr
+    line = (f'needs-browser failed: render = "browser" needs Chromium: MONITOR_BROWSER_PATH={tmp_path / "no-such-chromium"}'
+            " is not an executable file; install Chromium (Debian: apt-get install chromium) or point "
+            "MONITOR_BROWSER_PATH at it")
+    assert line in result.stdout.splitlines(), result.stdout
+    assert other_requests == []
+    assert rows(db, "SELECT url FROM articles") == []
+    reasons = {r["url"]: r["reason"] for r in rows(db, "SELECT url, reason FROM fetch_errors WHERE source = 'plain'")}
+    assert reasons.get(site.url_for(FIRST)) in ("no_main_text", "too_short", "not_article")
+    assert site.url_for(SECOND) not in reasons                 # its link exists only after the section's script ran
+    per_source = json.loads(rows(db, "SELECT summary FROM crawls")[0]["summary"])
+    assert per_source["needs-browser"]["status"] == "failed"
+    assert per_source["needs-browser"]["failure"].startswith('render = "browser" needs Chromium')
+    assert per_source["plain"]["status"] == "finished"
