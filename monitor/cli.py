@@ -405,6 +405,10 @@ from monitor.cli_story import story  # noqa: E402
 cli.add_command(story)
 
 
+from monitor.cli_backfill import backfill  # noqa: E402
+cli.add_command(backfill)
+
+
 def main():
     try:
         cli(prog_name="monitor")

@@ -315,6 +315,26 @@ def _m011_alerts(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m010_backfill")
+def _m010_backfill(db: sqlite_utils.Database) -> None:
+    """Archive backfill (``monitor backfill``, monitor.backfill): ``crawls.kind`` (``crawl`` or ``backfill``),
+    ``articles.origin`` (where a backfilled article was read: ``WARC-FILE@OFFSET`` or a capture URL) and
+    ``backfill_checkpoints`` (per WARC file or CDX query: how far a backfill got, so a killed run resumes)."""
+    db.executescript(
+        """
+        ALTER TABLE crawls ADD COLUMN kind TEXT NOT NULL DEFAULT 'crawl';
+        ALTER TABLE articles ADD COLUMN origin TEXT;
+        CREATE TABLE backfill_checkpoints (
+            name TEXT PRIMARY KEY,               -- a WARC file (path or URL) or a CDX query (wayback:SOURCE:YYYY-MM)
+            position INTEGER NOT NULL DEFAULT 0, -- WARC: offset of the first record not yet written; CDX: captures done
+            done INTEGER NOT NULL DEFAULT 0,     -- 1 when the whole file / query was read
+            crawl_id INTEGER,                    -- the backfill run that wrote it last
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 # Every migration this version knows, read through the public API: all of them are pending on an empty database.
 KNOWN_MIGRATIONS = frozenset(m.name for m in migrations.pending(sqlite_utils.Database(memory=True)))
 
