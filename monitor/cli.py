@@ -358,9 +358,12 @@ def serve(db_path, host, port):
 @click.option("--log-file", type=FilePath(dir_okay=False), default=None,
               help="Append the scheduler's lines and the crawls' output here (reopened per line: logrotate-safe).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines from the crawls (summaries only).")
+@click.option("--alert", is_flag=True, help="After each crawl, send the alerts of the alerts file (`monitor alert`).")
+@click.option("--alerts", "alerts_path", type=FilePath(dir_okay=False), default=None,
+              help="With --alert: alerts TOML file (default: $MONITOR_ALERTS or ./alerts.toml).")
 @handle_errors
 def schedule(source_names, every, cron, sources_path, topics_path, db_path, tags, overrides, max_runs, log_file,
-             quiet):
+             quiet, alert, alerts_path):
     """Crawl SOURCEs (default: all enabled) on a schedule, in the foreground, one crawl at a time.
 
     At each tick the sources that are due are crawled by one `monitor crawl` subprocess. A source is due
@@ -374,7 +377,7 @@ def schedule(source_names, every, cron, sources_path, topics_path, db_path, tags
 
     sys.exit(run_schedule(source_names, every=every, cron=cron, sources_path=sources_path, topics_path=topics_path,
                           db_path=db_path, tags=tags, overrides=overrides, max_runs=max_runs, log_file=log_file,
-                          quiet=quiet))
+                          quiet=quiet, alert=alert, alerts_path=alerts_path))
 
 
 @cli.command()
@@ -405,8 +408,8 @@ from monitor.cli_story import story  # noqa: E402
 cli.add_command(story)
 
 
-from monitor.cli_backfill import backfill  # noqa: E402
-cli.add_command(backfill)
+from monitor.cli_alert import alert  # noqa: E402
+cli.add_command(alert)
 
 
 def main():

@@ -198,3 +198,32 @@ def _deliver(channel, messages: list[Message], rep: ChannelReport, log, sender) 
             log.failed(msg.alert_ids, error)
             rep.failed += len(msg.items)
             rep.errors.append(error)
+
+
+def scheduled_alerts(alerts_path, db_path, overrides: dict | None, log: Callable[[str], None]) -> Callable:
+    """For `monitor schedule --alert`: the alerts file is checked now (a bad file stops the start, exit 2) and
+    read again after each crawl (edits apply without a restart; a file broken meanwhile is logged and the last
+    good one used).  Returns ``after_run(result)``, which sends the alerts after a crawl that ran and logs a
+    line per rule and channel and the summary; a failed delivery is logged and retried after the next crawl."""
+    from monitor.alerts.channels import allow_private
+    from monitor.alerts.rules import load_alerts
+
+    allow = allow_private(overrides)
+    state = {"config": load_alerts(alerts_path, allow_private=allow)}
+
+    def after_run(result) -> None:
+        if getattr(result, "crawl_id", None) is None:
+            return
+        try:
+            state["config"] = load_alerts(alerts_path, allow_private=allow)
+        except AlertsError as exc:
+            log(f"alerts file not reloaded, keeping the previous one: {exc}")
+        try:
+            report = run_alerts(state["config"], db_path, progress=lambda line: log(f"alert: {line}"),
+                                allow_private=allow)
+        except Exception as exc:  # noqa: BLE001 - alerts must not stop the crawls; recorded rows are retried
+            log(f"alerts not sent: {exc}")
+            return
+        log(report.summary())
+
+    return after_run

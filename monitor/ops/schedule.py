@@ -363,6 +363,7 @@ class Scheduler:
     stop_event: threading.Event = field(default_factory=threading.Event)
     stop_signals: int = 0
     sources: list = field(default_factory=list)
+    after_run: Callable[[RunResult], None] | None = None   # e.g. `--alert`: send alerts after each crawl
 
     def request_stop(self, signum: int | None = None) -> None:
         """Stop after the current crawl; forward ``signum`` to it (each time: the second one forces it)."""
@@ -427,6 +428,8 @@ class Scheduler:
         result = self.runner(names)
         self.runs += 1
         self.record(result, names, states, tick)
+        if self.after_run:
+            self.after_run(result)
         finished = self.clock.now()
         skipped, nxt = self.trigger.after_run(tick, finished, anchor)
         if skipped:
@@ -517,7 +520,7 @@ def _lock(db: Path):
 
 
 def run_schedule(source_names=(), *, every=None, cron=None, sources_path=None, topics_path=None, db_path=None,
-                 tags=(), overrides=(), max_runs=None, log_file=None, quiet=False) -> int:
+                 tags=(), overrides=(), max_runs=None, log_file=None, quiet=False, alert=False, alerts_path=None) -> int:
     """Run the scheduler in the foreground until SIGINT/SIGTERM (or ``max_runs`` crawls); returns 0."""
     from monitor.crawl.run import parse_overrides
     from monitor.sources.catalogue import load_sources, select_sources
@@ -541,6 +544,12 @@ def run_schedule(source_names=(), *, every=None, cron=None, sources_path=None, t
         return chosen
 
     load()                                          # refuse a bad file before anything starts
+    after_run = None
+    if alert:                                       # a bad alerts file is refused now too (monitor.alerts)
+        from monitor.alerts.delivery import scheduled_alerts
+
+        after_run = scheduled_alerts(alerts_path, resolve_db_path(db_path), parsed, make_logger(
+            Path(log_file).resolve() if log_file else None))
     if topics_path or os.environ.get("MONITOR_TOPICS"):
         from monitor.topics import load_topics
 
@@ -561,7 +570,7 @@ def run_schedule(source_names=(), *, every=None, cron=None, sources_path=None, t
     runner = SubprocessRunner(db, crawl_args, log_file=log_path)
     log = make_logger(log_path)
     scheduler = Scheduler(trigger=trigger, load_sources=load, runner=runner, open_store=lambda: open_writer(db),
-                          policy=policy, log=log, max_runs=max_runs, forward=runner.forward)
+                          policy=policy, log=log, max_runs=max_runs, forward=runner.forward, after_run=after_run)
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, lambda signum, _frame: scheduler.request_stop(signum))

@@ -336,3 +336,72 @@ def test_email_digest_and_unset_password_variable(tmp_path, smtp_server, monkeyp
     [(_s, _r, content)] = smtp_server.messages
     assert "Subject: [media-monitor] lithium: 5 new stories" in content
     assert all(f"Story {n} about lithium" in content for n in range(1, 6))
+
+
+# --------------------------------------------------------------------------- monitor schedule --alert
+
+def test_scheduler_sends_alerts_after_each_crawl(tmp_path, receiver):
+    """The scheduler's after_run hook (wired by --alert): each crawl's new stories are alerted right after it."""
+    from monitor.alerts.delivery import scheduled_alerts
+    from monitor.ops.schedule import RunResult, Scheduler, Trigger
+    from monitor.sources.catalogue import Source
+
+    db = tmp_path / "m.db"
+    alerts = write_alerts(tmp_path / "alerts.toml", receiver.url)
+    lines: list[str] = []
+
+    class Clock:
+        t = 1_000_000.0
+
+        def now(self):
+            return self.t
+
+        def wait_until(self, t, stop):
+            self.t = max(self.t, t)
+
+    def runner(names):        # a "crawl" that stores one new matching story per run
+        n = len(receiver.posts) + 1
+        store(db, article(n))
+        return RunResult(returncode=0, crawl_id=n, status="finished",
+                         per_source={"wire": {"articles_new": 1, "finish_reason": "finished"}})
+
+    sched = Scheduler(trigger=Trigger(every=3600), load_sources=lambda: [Source(name="wire", url="https://w.example/")],
+                      runner=runner, open_store=lambda: open_writer(db), clock=Clock(), log=lines.append, max_runs=3,
+                      after_run=scheduled_alerts(alerts, db, None, lines.append))
+    assert sched.run() == 3
+    assert [p["stories"][0]["title"] for p in receiver.posts] == ["Story 1 about lithium", "Story 2 about lithium",
+                                                                   "Story 3 about lithium"]
+    assert sum("alert: lithium -> hook: 1 story; 1 sent in 1 message(s)" in line for line in lines) == 3
+    # a file broken meanwhile: the last good one is used
+    alerts.write_text("[[rule]\n")
+    store(db, article(9))
+    sched.after_run(RunResult(returncode=0, crawl_id=9, status="finished"))
+    assert any("alerts file not reloaded" in line for line in lines) and len(receiver.posts) == 4
+
+
+@pytest.mark.slow
+def test_schedule_alert_against_a_fixture_site(tmp_path, receiver):
+    from tests.support.fixtureserver import FixtureServer, Site
+    from tests.support.helpers import FAST_SETTINGS, write_sources
+    from tests.support.sites import build_news_site
+
+    db, log = tmp_path / "m.db", tmp_path / "schedule.log"
+    alerts = write_alerts(tmp_path / "alerts.toml", receiver.url, threshold=10)
+    alerts.write_text(alerts.read_text().replace('query = "lithium"', 'query = "the"'))
+    env = {"MONITOR_ALLOW_PRIVATE_ADDRESSES": "true"}
+    bad = run_monitor("schedule", "--alert", "--alerts", tmp_path / "none.toml", "--db", db, env=env)
+    assert bad.returncode == 2 and "none.toml: file not found" in bad.stderr
+    with FixtureServer(Site()) as server:
+        site = build_news_site(server.url, n_articles=3, with_feed="rss2", with_sitemap=None)
+        server.site.update(site)
+        sources = write_sources(tmp_path / "s.toml", [site.source("one", declare_feeds=True)])
+        result = run_monitor("schedule", "--every", "1s", "--max-runs", "2", "--sources", sources, "--db", db,
+                             "--log-file", log, "--alert", "--alerts", alerts, *FAST_SETTINGS,
+                             "-s", "MONITOR_EXTRACT_WORKERS=1", "-s", "MONITOR_POLL_MIN_INTERVAL=1", env=env)
+    text = log.read_text()
+    assert result.returncode == 0, result.stderr[-3000:] + text[-3000:]
+    stored = rows(db, "SELECT id FROM articles ORDER BY id")
+    assert len(stored) == 3
+    # the first crawl's 3 stories in one run of the alerts; the second crawl brought nothing: nothing sent
+    assert sorted(s["article_id"] for p in receiver.posts for s in p["stories"]) == [r["id"] for r in stored]
+    assert "Alerts: 3 stories sent for 1 rule(s)" in text and "Alerts: 0 stories sent for 1 rule(s)" in text
