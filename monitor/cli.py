@@ -410,6 +410,8 @@ cli.add_command(story)
 
 from monitor.cli_alert import alert  # noqa: E402
 cli.add_command(alert)
+from monitor.cli_backfill import backfill  # noqa: E402
+cli.add_command(backfill)
 
 
 def main():
