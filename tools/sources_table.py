@@ -66,6 +66,8 @@ def declared(source: Source) -> str:
         parts.append("article pattern")
     if source.spider:
         parts.append(f"spider `{source.spider.rsplit('.', 2)[-2]}`")
+    if source.render == "browser":
+        parts.append("rendered in a browser")
     return ", ".join(parts)
 
 
@@ -90,8 +92,57 @@ def render_table(sources: list[Source]) -> str:
     return "\n".join(rows) + "\n"
 
 
+RENDER_SECTION = """
+## JavaScript-only sites: `render = "browser"`
+
+Some outlets send pages whose article text, title or links exist only after the page's scripts ran (an empty
+`<div id="app">` and a script that fills it, or fetches the story as JSON). For such a source write
+`render = "browser"` in its `[[source]]` entry: its HTML pages are then rendered by a headless Chromium before
+extraction. The other sources are not affected (they keep Scrapy's own downloader, and no browser is started
+for them).
+
+```toml
+[[source]]
+name = "spa-news"
+url = "https://spa-news.example/"
+sections = ["https://spa-news.example/latest/"]   # links drawn by a script are followed once rendered
+article_pattern = "/story/\\d+"
+render = "browser"                                # "http" (the default) or "browser"
+```
+
+- **What is rendered:** article pages and listing pages (the home page, `sections`, listings found by
+  link-following), because the links of a JavaScript-only site are drawn by the same scripts. Feeds, sitemaps
+  and robots.txt are fetched by Scrapy as for any source (nothing to run in them; sitemaps are parsed while they
+  download).
+- **What it needs:** the optional extra `browser`, `pip install -e ".[browser]"` (scrapy-playwright, which drives
+  Chromium through Playwright), and Chromium itself: `MONITOR_BROWSER_PATH`, else the first of `chromium`,
+  `chromium-browser`, `google-chrome` on PATH (Debian: `apt-get install chromium`). No browser is downloaded:
+  do not run `playwright install`. Without the extra or Chromium, the source's part of the crawl fails before
+  its first request with one line saying what to install (e.g. `spa-news failed: render = "browser" needs
+  Chromium: none of chromium, chromium-browser, google-chrome is on PATH; install it (Debian: apt-get install
+  chromium) or set MONITOR_BROWSER_PATH`); the other sources crawl on. A Chromium that cannot be started fails
+  the source the same way. Running as root, Chromium runs without its sandbox (it refuses to start sandboxed
+  as root); as any other user the sandbox is on.
+- **How it is bounded:** one Chromium and one browser context per rendered source, `MONITOR_BROWSER_PAGES` (4)
+  pages open at once, `MONITOR_BROWSER_TIMEOUT` (30 s) to load a page, then up to `MONITOR_BROWSER_SETTLE`
+  (3 s) for the page's scripts to finish their own requests (network idle); each page is closed once read.
+  Images, fonts and media are never loaded; WebSockets and service workers are blocked. Politeness settings,
+  robots.txt, retries of Scrapy-level failures and the network boundary apply as for any request.
+- **Network boundary:** every request the rendered page makes goes through the same address rules as the
+  crawl's own ([security](security.md#network-boundary)): internal addresses and other ports of the source's
+  host are refused (`monitor/crawl/browser.py`). The page's navigations are fetched without following redirects,
+  so a redirect is followed by Scrapy and every hop is checked like any other.
+- **Cost:** measured on the 2-core development machine (while other work ran on it), a crawl of 20 rendered
+  articles took 7 s longer than the same crawl without rendering (the browser's start included), and Chromium with
+  the Playwright driver peaked at about 400 MB (unique memory of their processes); use it only for sites that
+  need it.
+- **Not rendered:** `monitor sources check` and `scrapy parse` fetch pages without the browser, so for such a
+  source they find no article text.
+"""
+
+
 def render_page(sources: list[Source]) -> str:
-    return INTRO.format(count=len(sources)) + "\n" + render_table(sources)
+    return INTRO.format(count=len(sources)) + "\n" + render_table(sources) + RENDER_SECTION
 
 
 def main(argv: list[str] | None = None) -> int:
