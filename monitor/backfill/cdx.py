@@ -171,7 +171,7 @@ def wayback_backfill(bf, source, months: list[str], *, cdx_url=None, replay_url=
                 try:
                     yield _fetch_capture(http, replay_url, captures[i], i)
                 except FetchFailed as exc:
-                    errors.append((i, captures[i]["url"], "capture_" + exc.reason, str(exc)))
+                    errors.append((i, captures[i]["url"], "capture_" + exc.reason, str(exc), source.name, exc.status))
 
         bf.echo(f"{unit}: {len(captures) - len(stored)} article capture(s) to fetch ({len(stored)} stored before)"
                 + (f", resuming at {start}" if start else ""))

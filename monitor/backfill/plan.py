@@ -71,7 +71,7 @@ def run_backfill(warcs=(), *, sources_path=None, topics_path=None, db_path=None,
             raise UsageError("--wayback needs --from YYYY-MM and --to YYYY-MM")
         months = months_between(month_from, month_to)
     else:
-        chosen = [] if all_hosts and not (source_names or tags) else select_sources(every, source_names, tags)
+        chosen = select_sources(every, source_names, tags)   # with --all-hosts: their sites keep their names
     if cc_news:
         parse_month(cc_news, "--cc-news")
     allow_private = setting("MONITOR_ALLOW_PRIVATE_ADDRESSES", settings)
@@ -85,7 +85,7 @@ def run_backfill(warcs=(), *, sources_path=None, topics_path=None, db_path=None,
         check_warc(name, opener)
     db = resolve_db_path(db_path)
     filt = HostFilter(chosen, all_hosts=all_hosts)
-    with Backfill(db, sources=[s.name for s in chosen] or ["*"], topics_path=topics_path, overrides=settings,
+    with Backfill(db, sources=[s.name for s in chosen] + (["*"] if all_hosts else []), topics_path=topics_path, overrides=settings,
                   echo=echo, via="wayback" if wayback else "warc") as bf:
         if wayback:
             from monitor.backfill.cdx import wayback_backfill

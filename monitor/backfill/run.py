@@ -258,8 +258,9 @@ class Backfill:
 
     def _take_errors(self, found, batch, source) -> None:
         while found:
-            position, url, reason, detail = found.pop(0)
-            batch["errors"].append(FetchError(url=url, source=source, reason=reason, detail=detail))
+            position, url, reason, detail, *more = found.pop(0)   # more: (source, http status)
+            src, status = (more + [source, None])[:2] if more else (source, None)
+            batch["errors"].append(FetchError(url=url, source=src, reason=reason, http_status=status, detail=detail))
             self.summary.error_reasons[reason] = self.summary.error_reasons.get(reason, 0) + 1
 
     async def _settle(self, item, batch) -> None:

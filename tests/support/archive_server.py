@@ -27,6 +27,7 @@ class Capture:
     body: bytes = b""
     status: str = "200"
     mime: str = "text/html"
+    lost: bool = False        # listed by the CDX server, but the replay server answers 404
 
 
 @dataclass
@@ -81,7 +82,7 @@ def _handler(archive: Archive):
                 stamp, _, url = self.path[len("/web/"):].partition("id_/")
                 url = unquote(url)
                 for c in archive.captures:
-                    if c.url == url and c.timestamp == stamp:
+                    if c.url == url and c.timestamp == stamp and not c.lost:
                         return self._send(int(c.status), c.body, c.mime + "; charset=utf-8")
                 return self._send(404, b"no such capture")
             if parts.path.startswith("/files/"):
