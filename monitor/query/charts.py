@@ -76,7 +76,7 @@ def render_svg(cov: dict, *, width: int = 900, height: int = 420, title: str | N
     for s in cov["series"]:
         chart.add(s["name"], s["counts"])
     peak = max((c for s in cov["series"] for c in s["counts"]), default=0)
-    if peak < 5:                      # whole articles: no 0.5 ticks
+    if cov["series"] and peak < 5:    # whole articles: no 0.5 ticks (pygal fails on labels without series)
         chart.y_labels = list(range(0, max(peak, 1) + 1))
     return chart.render(is_unicode=True)
 

@@ -223,3 +223,25 @@ def _stored_ids(path) -> list[int]:
 
     with reading(path) as conn:
         return [r[0] for r in conn.execute("SELECT id FROM articles")]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pygal") is None, reason="pygal not installed")
+def test_html_digest_has_the_chart_and_works_without_pygal(corpus, monkeypatch):
+    path, _ = corpus
+    args = ["digest", "--db", path, "--since", "2026-03-02", "--until", "2026-03-22", "--format", "html"]
+    html = run(*args).stdout
+    assert html.count("<svg") == 1 and "Articles per day per topic, duplicates folded" in html
+    assert "<script" not in html
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pygal" else real(name, *a))
+    r = run(*args)
+    assert r.exit_code == 0 and "<svg" not in r.stdout and "News digest" in r.stdout
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pygal") is None, reason="pygal not installed")
+def test_chart_of_an_empty_window(corpus, tmp_path):
+    path, _ = corpus
+    out = tmp_path / "empty.svg"
+    r = run("stats", "--db", path, "--chart", out, "--since", "2020-01-01", "--until", "2020-01-31")
+    assert r.exit_code == 0 and "0 topics, 31 days" in r.stderr and "0 articles" in r.stderr
+    assert "no articles in this window" in out.read_text(encoding="utf-8")
