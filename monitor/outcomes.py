@@ -140,7 +140,9 @@ def crawl_headline(per_source: dict) -> str | None:
     """What probably happened when every source of a crawl failed (None otherwise)."""
     if not per_source or any(c.get("status") != "failed" for c in per_source.values()):
         return None
-    unreached = all(int(c.get("pages_fetched") or 0) == 0 for c in per_source.values())
+    # (a spider that closed itself with a reason of its own, e.g. browser_unavailable, was not "unreached")
+    unreached = all(int(c.get("pages_fetched") or 0) == 0 and c.get("finish_reason") in (None, "finished")
+                    for c in per_source.values())
     if len(per_source) == 1:
         name, c = next(iter(per_source.items()))
         verb = "could not be reached" if unreached else "failed"

@@ -187,7 +187,15 @@ class BrowserRequests:
         self.crawler.stats.inc_value("monitor/browser/pages")
         return None
 
+    @staticmethod
+    def _forget(request) -> None:
+        """The page's callbacks leave the meta once the page is done: a redirect or retry copies the meta into a new
+        request that may be serialized (JOBDIR, Redis); ``process_request`` sets them again."""
+        request.meta.pop("playwright_page_init_callback", None)
+        request.meta.pop("playwright_page_methods", None)
+
     async def process_response(self, request, response):
+        self._forget(request)
         if "playwright" not in (response.flags or ()):
             return response
         location = response.headers.pop(LOCATION_HEADER, None)
@@ -205,6 +213,7 @@ class BrowserRequests:
     def process_exception(self, request, exception):
         """Chromium that cannot be started (a broken MONITOR_BROWSER_PATH): the source fails with one line instead of
         one error per page."""
+        self._forget(request)
         if request.meta.get("playwright") and "BrowserType.launch" in str(exception) and not self.launch_failed:
             from monitor.crawl.scrapy_compat import close_spider_later
 

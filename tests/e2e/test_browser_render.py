@@ -62,21 +62,32 @@ def servers():
 
 @pytest.fixture(scope="module")
 def rendered(servers, tmp_path_factory):
+    """One crawl: the scripted site as a browser source, and a copy of it on another port as a plain source of the
+    same crawl (which must keep Scrapy's own downloader)."""
     site, same_host, other_loopback, expected = servers
     tmp = tmp_path_factory.mktemp("rendered")
-    sources = write_sources(tmp / "sources.toml", [_source("scripted", site, render="browser")])
-    db = tmp / "m.db"
-    result = run_monitor("crawl", "--sources", sources, "--db", db, "--log-file", tmp / "crawl.log", *FAST_SETTINGS)
+    plain = FixtureServer(Site())
+    plain.start()
+    try:
+        plain.site.update(build_scripted_site(plain.url)[0])
+        sources = write_sources(tmp / "sources.toml", [_source("scripted", site, render="browser"),
+                                                       _source("plain", plain)])
+        db = tmp / "m.db"
+        result = run_monitor("crawl", "--sources", sources, "--db", db, "--log-file", tmp / "crawl.log",
+                             *FAST_SETTINGS)
+        plain_requests = list(plain.requests)
+    finally:
+        plain.stop()
     requests = [r.url_path for r in site.requests]
-    yield result, db, requests, (tmp / "crawl.log").read_text(encoding="utf-8")
+    yield result, db, requests, (tmp / "crawl.log").read_text(encoding="utf-8"), plain_requests
 
 
 def test_rendered_articles_are_stored_with_their_script_made_text(servers, rendered):
     site, _, _, expected = servers
-    result, db, requests, _ = rendered
+    result, db, requests, _, _ = rendered
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
-    stored = {r["url"]: r for r in rows(db, "SELECT url, title, text FROM articles")}
+    stored = {r["url"]: r for r in rows(db, "SELECT url, title, text FROM articles WHERE source = 'scripted'")}
     assert set(stored) == {site.url_for(FIRST), site.url_for(SECOND)}
     for path, (title, first_paragraph) in expected.items():
         article = stored[site.url_for(path)]
@@ -87,20 +98,31 @@ def test_rendered_articles_are_stored_with_their_script_made_text(servers, rende
     assert "/api/second-story.json" in requests and SECOND in requests
 
 
-def test_only_html_pages_go_through_the_browser(rendered):
-    _, db, requests, log = rendered
+def test_only_html_pages_go_through_the_browser(servers, rendered):
+    site = servers[0]
+    _, db, requests, log, plain_requests = rendered
     assert requests.count("/robots.txt") == 1 and requests.count("/feed.xml") == 1
     assert "/photo.jpg" not in requests and "/pixel.png" not in requests    # images never loaded
-    stats = log[log.rindex("Dumping Scrapy stats"):]
+    dumps = [part.split("Spider closed", 1)[0] for part in log.split("Dumping Scrapy stats:")[1:]]
+    assert len(dumps) == 2                                          # the two sources' spiders
+    stats = next(d for d in dumps if "'playwright/" in d)           # the browser source's
+    assert not any("'playwright/" in d for d in dumps if d is not stats)
     # the section, the two articles and the article that redirects (its hop is refused before the browser)
     assert "'monitor/browser/pages': 4" in stats, stats
     assert "'playwright/page_count/closed': 4" in stats, stats      # every page closed once read
     assert "'monitor/browser/skipped_resources': 2" in stats, stats  # <img> and new Image()
+    # the plain source of the same crawl: Scrapy's downloader (no browser headers, no script ran), nothing stored
+    browser_made = [r for r in site.requests if "sec-ch-ua" in r.headers]
+    assert {r.url_path for r in browser_made} >= {FIRST, SECOND, "/news/", "/api/second-story.json"}
+    assert "/feed.xml" not in {r.url_path for r in browser_made}
+    assert plain_requests and not any("sec-ch-ua" in r.headers for r in plain_requests)
+    assert "/api/second-story.json" not in [r.url_path for r in plain_requests]
+    assert rows(db, "SELECT id FROM articles WHERE source = 'plain'") == []
 
 
 def test_rendered_pages_cannot_reach_internal_services(servers, rendered):
     site, same_host, other_loopback, _ = servers
-    _, db, _, log = rendered
+    _, db, _, log, _ = rendered
     assert same_host.requests == [] and other_loopback.requests == []
     assert f"refused {same_host.url_for('/leak')}: 127.0.0.1:{same_host.port}: a port the source does not use" in log
     assert f"refused {other_loopback.url_for('/leak')}: 127.0.0.2 is a loopback address" in log

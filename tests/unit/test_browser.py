@@ -185,3 +185,29 @@ def test_browser_errors_become_the_usual_reasons():
     assert reason == "fetch_failed" and "Chromium could not be started (BrowserType.launch: boom)" in detail
     reason, detail = browser.describe_browser_error(Exception("Page.goto: weird\nmore"), "article page")
     assert (reason, detail) == ("fetch_failed", "article page: the browser could not load it: Page.goto: weird")
+
+
+def test_only_html_pages_are_marked_and_the_meta_stays_serializable():
+    import pickle
+
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+
+    settings = _settings()
+    counted = {}
+    crawler = SimpleNamespace(settings=settings, spidercls=SimpleNamespace(source=_source("browser"), name="s"),
+                              stats=SimpleNamespace(inc_value=lambda k, n=1: counted.update({k: counted.get(k, 0) + n})))
+    mw = browser.BrowserRequests.from_crawler(crawler)
+    for role in ("feed", "sitemap", None):
+        request = Request("http://127.0.0.1:8080/x", meta={"role": role} if role else {})
+        mw.process_request(request)
+        assert "playwright" not in request.meta
+    request = Request("http://127.0.0.1:8080/news/a/", meta={"role": "article"})
+    mw.process_request(request)
+    assert request.meta["playwright"] is True and request.meta["playwright_page_methods"]
+    assert counted == {"monitor/browser/pages": 1}
+    response = HtmlResponse(request.url, status=302, request=request, flags=["playwright"],
+                            headers={browser.LOCATION_HEADER: "/news/b/"})
+    out = _run(mw.process_response(request, response))
+    assert out.headers["Location"] == b"/news/b/" and browser.LOCATION_HEADER not in out.headers
+    pickle.dumps(request.to_dict())   # a redirect or retry of it can go to a disk or Redis queue
