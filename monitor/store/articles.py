@@ -21,7 +21,7 @@ from monitor.dedup import fingerprints as dedup
 from monitor.dedup.urls import url_keys
 from monitor.store.crawllog import CrawlLog
 from monitor.store.records import ArticleRecord, FetchError, StoreResult
-from monitor.store.schema import FTS_TOKENIZE, URL_KINDS
+from monitor.store.schema import CONTENT_KEY_SQL, FTS_TOKENIZE, URL_KINDS
 
 
 # the rank of a stored article_urls row's kind (URL_KINDS order; an unknown kind ranks as a variant)
@@ -175,15 +175,18 @@ class Writer(CrawlLog):
              rec.content_hash, duplicate_of, rec.fetched_at, rec.description, rec.image, self.crawl_id,
              rec.fetched_at])
         article_id = cur.lastrowid
-        self._add_record_urls(article_id, rec)
+        self._add_record_urls(article_id, rec, own_url=rec.url)
         self._after_insert(article_id, rec, sig, keys)
         return StoreResult(article_id, "duplicate" if duplicate_of else "new", duplicate_of)
 
-    def _add_record_urls(self, article_id: int, rec: ArticleRecord) -> None:
+    def _add_record_urls(self, article_id: int, rec: ArticleRecord, own_url: str | None = None) -> None:
         """rec's URLs -> article_urls rows of article_id: its canonical URL (``canonical`` when it is the
-        article's own URL), the redirect chain it was fetched through (``redirect``) and its other variants."""
-        own = self.db.execute("SELECT url FROM articles WHERE id = ?", [article_id]).fetchone()
-        self._add_urls(article_id, [rec.url], "canonical" if own and own[0] == rec.url else "variant")
+        article's own URL), the redirect chain it was fetched through (``redirect``) and its other variants.
+        ``own_url``: the article's own URL when the caller knows it (just inserted)."""
+        if own_url is None:
+            own = self.db.execute("SELECT url FROM articles WHERE id = ?", [article_id]).fetchone()
+            own_url = own[0] if own else None
+        self._add_urls(article_id, [rec.url], "canonical" if own_url == rec.url else "variant")
         self._add_urls(article_id, [u for u in rec.redirects if u], "redirect")
         self._add_urls(article_id, [u for u in rec.variants if u], "variant")
 
@@ -213,11 +216,13 @@ class Writer(CrawlLog):
         keys when the caller has them already.
         """
         rec.content_hash = dedup.content_hash(rec.text)
-        row = self.db.execute(
-            "SELECT COALESCE(duplicate_of, id) FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1",
-            [rec.content_hash]).fetchone()
-        if row:
-            return self._group_root(row[0])
+        # the index holds the hash's first 16 digits (m008); the whole hash is compared here (a term
+        # ``content_hash = ?`` in SQL would be propagated into the key expression and stop the index's use)
+        for root, full in self.db.execute(
+                f"SELECT COALESCE(duplicate_of, id), content_hash FROM articles WHERE {CONTENT_KEY_SQL} = ? ORDER BY id",
+                [rec.content_hash[:16]]):
+            if full == rec.content_hash:
+                return self._group_root(root)
         sig = self._signature(rec) if sig is None else sig
         for cand, _ in self.near_duplicates(sig, keys=keys):
             root = self._group_root(cand)

@@ -39,6 +39,10 @@ if TYPE_CHECKING:
     from monitor.store.articles import Writer
 
 Connection = sqlite3.Connection            # what open_reader returns
+# The writer copies the WAL back into the file (and syncs it) once the WAL holds this many pages (4 KB each),
+# not SQLite's default 1,000: the LSH, URL and hash indexes take random pages, a 500-article batch dirties
+# ~20,000 of them, and a page dirtied again by the next batches is then copied and synced once, not per batch.
+WAL_CHECKPOINT_PAGES = 50_000
 SQLError = sqlite3.Error                   # any error SQLite raises for a statement
 SQLOperationalError = sqlite3.OperationalError
 
@@ -261,6 +265,7 @@ def open_writer(path: str | os.PathLike | None = None, *, create: bool = True,
         conn.execute("PRAGMA synchronous = NORMAL")
         if cache_mb > 0:
             conn.execute(f"PRAGMA cache_size = -{int(cache_mb) * 1024}")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         schema.apply_migrations(db)
     except BaseException as exc:
         if conn is not None:   # closed now: a refused file keeps no -wal/-shm beside it

@@ -335,6 +335,34 @@ def _m010_backfill(db: sqlite_utils.Database) -> None:
     )
 
 
+# the exact-duplicate lookup key: the first 16 hex digits (64 bits) of articles.content_hash (m008); the
+# writer compares the whole hash on the rows it finds
+CONTENT_KEY_SQL = "substr(content_hash, 1, 16)"
+
+
+@migrations(name="m008_search_keys")
+def _m008_search_keys(db: sqlite_utils.Database) -> None:
+    """What search and dedup read, kept out of the wide article rows (issue 16):
+
+    - ``idx_articles_fold (id, duplicate_of, published, fetched_at)``: a covering index, so ranking reads an
+      article's duplicate group and date (``monitor.query.ranking``) without its row (the text, and the
+      columns after it, sit on overflow pages);
+    - ``idx_articles_content_key`` on the first 16 hex digits of ``content_hash`` instead of the whole 64
+      (``idx_articles_content_hash``): a third of the size, the writer compares the full hash on the rows found;
+    - ``idx_articles_duplicate_of`` partial (``WHERE duplicate_of IS NOT NULL``): most articles are no
+      duplicate, their NULLs were most of the index.
+    """
+    db.executescript(
+        f"""
+        CREATE INDEX idx_articles_fold ON articles(id, duplicate_of, published, fetched_at);
+        DROP INDEX IF EXISTS idx_articles_content_hash;
+        CREATE INDEX idx_articles_content_key ON articles({CONTENT_KEY_SQL});
+        DROP INDEX IF EXISTS idx_articles_duplicate_of;
+        CREATE INDEX idx_articles_duplicate_of ON articles(duplicate_of) WHERE duplicate_of IS NOT NULL;
+        """
+    )
+
+
 # Every migration this version knows, read through the public API: all of them are pending on an empty database.
 KNOWN_MIGRATIONS = frozenset(m.name for m in migrations.pending(sqlite_utils.Database(memory=True)))
 
