@@ -53,12 +53,18 @@ def resolve(conn, ref: str) -> tuple[int, str]:
         raise UsageError(f"{ref!r} is neither an article id nor an http(s) URL: give `monitor story 123` or "
                          "`monitor story https://...`")
     from monitor.dedup.urls import url_keys
+    from monitor.store.db import SQLOperationalError
 
+    try:                                             # article_urls.kind: since migration m007
+        conn.execute("SELECT kind FROM article_urls LIMIT 0")
+        url_sql = "SELECT article_id, kind FROM article_urls WHERE url = ?"
+    except SQLOperationalError:
+        url_sql = "SELECT article_id, 'variant' FROM article_urls WHERE url = ?"
     for key in dict.fromkeys([text, *url_keys(text)]):
         row = conn.execute("SELECT id FROM articles WHERE url = ?", [key]).fetchone()
         if row:
             return row[0], "url" if key == text else "canonical url"
-        row = conn.execute("SELECT article_id, kind FROM article_urls WHERE url = ?", [key]).fetchone()
+        row = conn.execute(url_sql, [key]).fetchone()
         if row:
             return row[0], f"{row[1] or 'variant'} url"
     raise UsageError(f"no article with URL {text!r} in this database (looked up canonicalised, with and without "

@@ -200,3 +200,12 @@ def test_search_and_digest_show_editions_and_copies(db):
     assert (top["edition_count"], top["copy_count"]) == (3, 2)
     md = run("digest", "--db", path, "--since", "1d").stdout
     assert "editions: en, kk, ru · 2 copies" in md or "editions: en, ru, kk · 2 copies" in md
+
+
+def test_a_file_without_url_kinds_still_resolves_urls(db):
+    """article_urls.kind came with migration m007: an older file's variants are found all the same."""
+    path, ids = db
+    with open_writer(path) as w:
+        w.db.execute("ALTER TABLE article_urls DROP COLUMN kind")
+    s = story(path, "https://astana.example/?p=123")
+    assert s["article_id"] == ids["en"] and s["matched_by"] == "variant url"
