@@ -121,8 +121,7 @@ render = "browser"                                # "http" (the default) or "bro
   its first request with one line saying what to install (e.g. `spa-news failed: render = "browser" needs
   Chromium: none of chromium, chromium-browser, google-chrome is on PATH; install it (Debian: apt-get install
   chromium) or set MONITOR_BROWSER_PATH`); the other sources crawl on. A Chromium that cannot be started fails
-  the source the same way. Running as root, Chromium runs without its sandbox (it refuses to start sandboxed
-  as root); as any other user the sandbox is on.
+  the source the same way.
 - **How it is bounded:** one Chromium and one browser context per rendered source, `MONITOR_BROWSER_PAGES` (4)
   pages open at once, `MONITOR_BROWSER_TIMEOUT` (30 s) to load a page, then up to `MONITOR_BROWSER_SETTLE`
   (3 s) for the page's scripts to finish their own requests (network idle); each page is closed once read.
@@ -137,7 +136,9 @@ render = "browser"                                # "http" (the default) or "bro
   the Playwright driver peaked at about 400 MB (unique memory of their processes); use it only for sites that
   need it.
 - **Not rendered:** `monitor sources check` and `scrapy parse` fetch pages without the browser, so for such a
-  source they find no article text.
+  source they find no article text (`sources check` says so as a warning, not as a broken source).
+- **Sandbox:** as root, Chromium runs without its sandbox (it refuses to start sandboxed as root); as any other
+  user the sandbox stays on (checked here as the user `nobody`).
 """
 
 

@@ -424,6 +424,13 @@ class SourceChecker:
             r.robots_ok = False
         if not r.reachable:
             return  # already a problem; the rest follows from it
+        if getattr(self.src, "needs_browser", False) and not any(c.ok for c in cands) and r.robots_ok \
+                and not (cands and all(not c.robots_ok for c in cands)):
+            # render = "browser": its text (and often its links) exist only once a browser ran the page's scripts;
+            # pages are read here without one, so finding no article is not a fault of the source
+            self.warn('render = "browser": pages are read here without the browser, so article links and text are '
+                      f"not checked ({len(cands)} candidate(s) found, none with text)")
+            return
         if not cands and r.robots_ok:
             self.problem("no article candidates found (no feed or sitemap entries, no article-like links on the "
                          "home page); declare a feed, a sitemap, sections or an article_pattern")

@@ -163,3 +163,17 @@ def test_without_render_nothing_is_stored_and_a_missing_browser_fails_that_sourc
     assert per_source["needs-browser"]["status"] == "failed"
     assert per_source["needs-browser"]["failure"].startswith('render = "browser" needs Chromium')
     assert per_source["plain"]["status"] == "finished"
+
+
+def test_sources_check_does_not_call_a_browser_source_broken(servers):
+    """`monitor sources check` reads pages without the browser: for a render = "browser" source an article without
+    text is a warning, not a broken source (the same site without render is broken)."""
+    from monitor.sources.catalogue import source_from_dict
+    from monitor.sources.check import check_sources
+
+    site = servers[0]
+    rendered, plain = check_sources([source_from_dict(_source("scripted", site, render="browser")),
+                                     source_from_dict(_source("plain", site))], timeout=10).reports
+    assert not rendered.broken, rendered.problems
+    assert any('render = "browser": pages are read here without the browser' in w for w in rendered.warnings)
+    assert plain.broken and any("extraction failed" in p for p in plain.problems), plain.problems
