@@ -168,13 +168,26 @@ class BrowserRequests:
         self.guard = SubrequestGuard(crawler.spidercls.source, crawler.settings, crawler.stats)
         self.settle_ms = max(0.0, crawler.settings.getfloat("MONITOR_BROWSER_SETTLE")) * 1000
         self.launch_failed = False
+        from monitor.crawl.scrapy_compat import is_scrapy_parse
+
+        self.parse_mode = is_scrapy_parse(crawler)   # `scrapy parse --spider NAME URL`: its URL is rendered too
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
+    def rendered(self, request) -> bool:
+        """An HTML page of the source: a spider request of a RENDERED_ROLES role, or in ``scrapy parse`` the page asked
+        for and the links it follows (requests without a role; robots.txt, marked ``dont_obey_robotstxt``, is not)."""
+        if request.meta.get("playwright") is False:
+            return False
+        role = request.meta.get("role")
+        if role is None and self.parse_mode:
+            return not request.meta.get("dont_obey_robotstxt")
+        return role in RENDERED_ROLES
+
     def process_request(self, request):
-        if request.meta.get("role") not in RENDERED_ROLES or request.meta.get("playwright") is False:
+        if not self.rendered(request):
             return None
         from scrapy_playwright.page import PageMethod
 

@@ -177,3 +177,26 @@ def test_sources_check_does_not_call_a_browser_source_broken(servers):
     assert not rendered.broken, rendered.problems
     assert any('render = "browser": pages are read here without the browser' in w for w in rendered.warnings)
     assert plain.broken and any("extraction failed" in p for p in plain.problems), plain.problems
+
+
+@pytest.mark.slow
+def test_scrapy_parse_renders_the_page(servers, tmp_path):
+    """`scrapy parse --spider NAME URL` of a browser source shows what the rendered page gives."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.helpers import REPO_ROOT
+    from tests.e2e.test_scrapy_cli import parsed_items
+
+    site, _, _, expected = servers
+    sources = write_sources(tmp_path / "sources.toml", [_source("scripted", site, render="browser")])
+    result = subprocess.run([sys.executable, "-m", "scrapy", "parse", "--spider", "scripted", site.url_for(FIRST),
+                             "-s", f"MONITOR_DB={tmp_path / 'never.db'}"], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=240,
+                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "MONITOR_SOURCES": str(sources)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    [shown] = parsed_items(result.stdout)
+    title, first_paragraph = expected[FIRST]
+    assert shown["title"] == title and first_paragraph in shown["text"]
+    assert not (tmp_path / "never.db").exists()
