@@ -35,6 +35,9 @@ REDIRECT_MAX_TIMES = 10
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
+# items of one callback processed at once (Scrapy: 100, and it starts that many asyncio tasks for every response,
+# ~10 % of the crawl process's CPU); a page gives one item
+CONCURRENT_ITEMS = 8
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 
@@ -57,6 +60,9 @@ DOWNLOADER_MIDDLEWARES = {
     # the network boundary (docs/security.md): every request and redirect hop checked on its resolved address,
     # before RobotsTxtMiddleware (100) would ask the refused host for its robots.txt
     "monitor.crawl.netguard.NetGuardMiddleware": 50,
+    # Scrapy's meta refresh check without decoding every whole page (docs/performance.md)
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "monitor.crawl.middlewares.QuickMetaRefreshMiddleware": 580,
 }
 # monitor.distributed.workers.RedisAddon: does nothing unless MONITOR_REDIS_URL is set (then: scrapy-redis + Redis items)
 ADDONS = {

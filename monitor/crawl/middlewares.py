@@ -12,6 +12,8 @@
 - ``RedirectGuardMiddleware`` (610, before ``RedirectMiddleware`` at 600): a redirect back to a URL of the
   same chain is a loop: stopped at once (``RedirectLoop``, recorded as ``redirect_loop``) instead of being
   dropped silently by the duplicate filter or followed ``REDIRECT_MAX_TIMES`` times.
+- ``QuickMetaRefreshMiddleware`` (580, replaces Scrapy's ``MetaRefreshMiddleware``): the same, without decoding
+  pages that cannot declare a refresh (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urldefrag
 
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
 
@@ -181,3 +184,20 @@ class RedirectGuardMiddleware(_Middleware):
             hops = " -> ".join([*chain[chain.index(target):], target])
             raise RedirectLoop(f"redirect loop: {hops}")
         return response
+
+
+class QuickMetaRefreshMiddleware(MetaRefreshMiddleware):
+    """Scrapy's ``MetaRefreshMiddleware`` (580, in its place), without decoding every page to look for a
+    ``<meta http-equiv="refresh">``: Scrapy reads ``response.text[:4096]``, which decodes the whole body first
+    (a 250 KB page: ~5 % of the crawl process's CPU).  A page whose first 16 KB of bytes do not contain
+    ``refresh`` (any case) cannot declare one in its first 4,096 characters, so it is passed on unread; any
+    other page (and any page in a UTF-16/32 encoding, where ASCII is not spelled byte for byte) goes to
+    Scrapy's code as before."""
+
+    SCAN = 4 * 4096   # 4,096 characters are at most 16 KB in UTF-8
+
+    def process_response(self, request, response):
+        head = response.body[:self.SCAN]
+        if b"\x00" not in head[:1024] and b"refresh" not in head.lower():
+            return response
+        return super().process_response(request, response)
