@@ -130,7 +130,8 @@ render = "browser"                                # "http" (the default) or "bro
 - **Network boundary:** every request the rendered page makes goes through the same address rules as the
   crawl's own ([security](security.md#network-boundary)): internal addresses and other ports of the source's
   host are refused (`monitor/crawl/browser.py`). The page's navigations are fetched without following redirects,
-  so a redirect is followed by Scrapy and every hop is checked like any other.
+  so a redirect is followed by Scrapy and every hop is checked like any other; a redirect of a script or XHR to
+  an internal address is stopped by Chromium itself (Local Network Access).
 - **Cost:** measured on the 2-core development machine (while other work ran on it), a crawl of 20 rendered
   articles took 7 s longer than the same crawl without rendering (the browser's start included), and Chromium with
   the Playwright driver peaked at about 400 MB (unique memory of their processes); use it only for sites that

@@ -4,8 +4,8 @@ scripts ran) through scrapy-playwright and the system Chromium.
 
 - rendered: both articles are stored with their text (one filled from the page's script, one fetched as JSON after
   the load event), the section's script-drawn links are followed, the page's requests to internal services (another
-  port of the source's host, another loopback address) and its images are never made, and a redirect of an article
-  to an internal service is refused like any other;
+  port of the source's host, another loopback address, a script that redirects there) and its images are never
+  made, and a redirect of an article to an internal service is refused like any other;
 - the same site without ``render``: nothing stored, the article page recorded as having no main text;
 - ``MONITOR_BROWSER_PATH`` pointing at no file: the browser source fails with one line saying what to install, and
   the other source of the crawl still crawls.
@@ -52,7 +52,8 @@ def servers():
     try:
         probes = [same_host.url_for("/leak"), other_loopback.url_for("/leak")]
         resources, expected = build_scripted_site(site.url, probe_urls=probes,
-                                                  redirect_to=same_host.url_for("/secret/"))
+                                                  redirect_to=same_host.url_for("/secret/"),
+                                                  script_redirect_to=same_host.url_for("/secret.js"))
         site.site.update(resources)
         yield site, same_host, other_loopback, expected
     finally:
@@ -123,6 +124,10 @@ def test_only_html_pages_go_through_the_browser(servers, rendered):
 def test_rendered_pages_cannot_reach_internal_services(servers, rendered):
     site, same_host, other_loopback, _ = servers
     _, db, _, log, _ = rendered
+    # the page's fetch() calls are refused by the route; its <script src="/js/moved.js"> redirects to the service, a
+    # hop the browser follows without any route: Chromium refuses it (Local Network Access: the page, handed to the
+    # browser by the route, counts as public)
+    assert "/js/moved.js" in [r.url_path for r in site.requests]
     assert same_host.requests == [] and other_loopback.requests == []
     assert f"refused {same_host.url_for('/leak')}: 127.0.0.1:{same_host.port}: a port the source does not use" in log
     assert f"refused {other_loopback.url_for('/leak')}: 127.0.0.2 is a loopback address" in log

@@ -5,7 +5,8 @@ scripts; the article text, the title and the section's links exist only after th
 - ``/feed.xml``: RSS listing the first article and ``/news/2026/12/moved-story/`` (a redirect, to ``redirect_to``).
 - the first article: its text and title are in the script base64-encoded JSON (so no word of them is in the HTML
   as sent); the script also asks for ``probe_urls`` (internal services the browser must not reach) and for an
-  image, and the page has an ``<img>`` (skipped by the browser: never requested).
+  image, and the page has an ``<img>`` (skipped by the browser: never requested) and, with ``script_redirect_to``,
+  a ``<script src="/js/moved.js">`` that redirects there (a subresource redirect the browser follows itself).
 - the second article: its script fetches ``/api/second-story.json`` after the page loaded (the settle wait).
 
 ``build_scripted_site(base_url, probe_urls=..., redirect_to=...)`` returns ``(resources, expected)`` where
@@ -49,7 +50,8 @@ def _encoded(data: dict) -> str:
     return base64.b64encode(json.dumps(data).encode("utf-8")).decode("ascii")
 
 
-def build_scripted_site(base_url: str, *, probe_urls: list[str] = (), redirect_to: str | None = None):
+def build_scripted_site(base_url: str, *, probe_urls: list[str] = (), redirect_to: str | None = None,
+                        script_redirect_to: str | None = None):
     first = {"title": "Steppe rail corridor opens to freight", "published": "2026-12-01T08:00:00+00:00",
              "paragraphs": unique_text("scripted-first", paragraphs=6)}
     second = {"title": "Reservoir engineers report on winter levels", "published": "2026-12-02T08:00:00+00:00",
@@ -86,7 +88,8 @@ links.forEach(function (l) {
                       content_type=HTML),
         "/news/": Resource(section, content_type=HTML),
         "/feed.xml": Resource(rss(base_url, [FIRST, MOVED]), content_type=RSS),
-        FIRST: Resource(_SHELL.format(extra='<img src="/photo.jpg" alt="">', script=first_script),
+        FIRST: Resource(_SHELL.format(extra='<img src="/photo.jpg" alt="">' + (
+            '<script src="/js/moved.js"></script>' if script_redirect_to else ""), script=first_script),
                         content_type=HTML),
         SECOND: Resource(_SHELL.format(extra="", script=second_script), content_type=HTML),
         "/api/second-story.json": Resource(json.dumps(second), content_type=JSON),
@@ -95,6 +98,8 @@ links.forEach(function (l) {
     }
     if redirect_to:
         resources[MOVED] = redirect(redirect_to)
+    if script_redirect_to:
+        resources["/js/moved.js"] = redirect(script_redirect_to, status=302)
     expected = {FIRST: (first["title"], first["paragraphs"][0]), SECOND: (second["title"], second["paragraphs"][0])}
     assert not any(html.escape(p[:40]) in resources[FIRST].body for p in first["paragraphs"])
     return resources, expected
