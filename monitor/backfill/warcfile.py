@@ -161,7 +161,48 @@ _TYPES = {"response", "revisit"}
 def read_records(name: str, start: int, keep: Callable[[str], bool], *, on_error: Callable[[int, str], None],
                  counter: list | None = None, opener: Callable | None = None) -> Iterator[WarcEntry]:
     """The kept ``response``/``revisit`` records of ``name`` from byte ``start`` (see the module doc).
-    ``counter[0]`` is raised by one for every response or revisit record read, kept or not.
+    ``counter[0]`` is raised by one for every response or revisit record read, kept or not.  A file of gzip
+    members is framed by ``monitor.backfill.members`` (a dropped record is not inflated past its headers),
+    each kept record parsed by FastWARC; an uncompressed file is read by FastWARC alone."""
+    counter = counter if counter is not None else [0]
+    fh = open_at(name, start, opener)
+    try:
+        first = fh.read(len(GZIP_MAGIC))
+    finally:
+        fh.close()
+    if first == GZIP_MAGIC:
+        yield from _read_members(name, start, keep, on_error, counter, opener)
+    else:
+        yield from _read_plain(name, start, keep, on_error, counter, opener)
+
+
+def _read_members(name, start, keep, on_error, counter, opener) -> Iterator[WarcEntry]:
+    import io
+
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    from monitor.backfill.members import members
+
+    types = WarcRecordType.response | WarcRecordType.revisit
+    fh = open_at(name, start, opener)
+    try:
+        for offset, end, data in members(fh, start, lambda _kind, url: keep(url), on_error=on_error, counter=counter):
+            try:
+                rec = next(iter(ArchiveIterator(io.BytesIO(data), record_types=types, parse_http=False)))
+                entry = _entry(rec, (rec.headers.get("WARC-Target-URI") or "").strip("<> "), offset)
+            except (GeneratorExit, KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - StopIteration, CorruptRecord, a FastWARC error or panic
+                on_error(offset, f"the record at offset {offset} cannot be read: {type(exc).__name__}: {exc}"[:400])
+                continue
+            entry.next_offset = end
+            yield entry
+    finally:
+        fh.close()
+
+
+def _read_plain(name, start, keep, on_error, counter, opener) -> Iterator[WarcEntry]:
+    """FastWARC over the file from ``start``.
 
     A failure while reading a record is that record's.  A failure while skipping past a record (FastWARC
     inflates the rest of it on the way to the next one) is either that record's body or the next record: the
@@ -170,7 +211,6 @@ def read_records(name: str, start: int, keep: Callable[[str], bool], *, on_error
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
     types = WarcRecordType.response | WarcRecordType.revisit
-    counter = counter if counter is not None else [0]
     pos, suspect = start, None   # suspect: (offset of the record before a failure, detail) not yet attributed
     while pos is not None:
         fh = open_at(name, pos, opener)

@@ -193,8 +193,20 @@ def run_export(*, db_path=None, fmt: str = "jsonl", output=None, query=None, top
 def run_stats(*, db_path=None, fmt: str = "table", days: int = 30, silent_after: str = "3d") -> str:
     from monitor.query.formats import render_stats
     from monitor.query.reads import stats
+    from monitor.store.archive import coverage_by_month
+    from monitor.store.db import reading
 
-    return render_stats(stats(db_path, days=days, silent_after=silent_after), fmt)
+    s = stats(db_path, days=days, silent_after=silent_after)
+    with reading(db_path) as conn:   # per source and month: gaps a backfill (`monitor backfill`) could fill
+        s["coverage_by_month"] = cov = coverage_by_month(conn)
+    if fmt == "json":
+        return render_stats(s, fmt)
+    width = max([len(r["source"]) for r in cov["per_source"]] + [6])
+    lines = ["", "", "Coverage by month (articles per source; . = none: a gap to backfill):",
+             f"  {'source'.ljust(width)}  " + " ".join(m[2:] for m in cov["months"])]
+    lines += [f"  {r['source'].ljust(width)}  " + " ".join(f"{n if n else '.':>5}" for n in r["articles"])
+              for r in cov["per_source"]]
+    return render_stats(s, fmt) + "\n".join(lines)
 
 
 def run_digest(*, db_path=None, fmt: str = "md", output=None, since="24h", until=None, topic=None,

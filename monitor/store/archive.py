@@ -52,11 +52,24 @@ def write_with_checkpoint(writer, records: Sequence[ArticleRecord], errors: Sequ
     return results
 
 
-def coverage_by_month(conn, months: int = 12) -> list[dict]:
-    """Articles per source and month (``published``, else ``fetched_at``) over the last ``months`` months that
-    have articles, on any connection to the file: ``[{"source", "month": "YYYY-MM", "articles"}]``."""
+def coverage_by_month(conn, months: int = 12) -> dict:
+    """Articles per source and month (``published``, else ``fetched_at``; copies included: each outlet's own
+    coverage) over the last ``months`` calendar months up to the newest article, gaps as 0, on any connection to
+    the file: ``{"months": ["YYYY-MM", ...], "per_source": [{"source", "articles": [n per month]}]}``."""
     rows = conn.execute(
         "SELECT source, substr(COALESCE(published, fetched_at), 1, 7) AS month, count(*) FROM articles "
-        "WHERE duplicate_of IS NULL GROUP BY source, month ORDER BY source, month").fetchall()
-    recent = sorted({m for _s, m, _n in rows if m})[-months:]
-    return [{"source": s, "month": m, "articles": n} for s, m, n in rows if m in recent]
+        "GROUP BY source, month").fetchall()
+    found = sorted({m for _s, m, _n in rows if m and len(m) == 7 and m[:4].isdigit() and m[5:].isdigit()})
+    if not found:
+        return {"months": [], "per_source": []}
+    y, m = int(found[-1][:4]), int(found[-1][5:])
+    span = []
+    for _ in range(months):
+        span.append(f"{y:04d}-{m:02d}")
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    span = [x for x in reversed(span) if x >= found[0]]
+    counts: dict[str, dict[str, int]] = {}
+    for source, month, n in rows:
+        counts.setdefault(source, {})[month] = n
+    return {"months": span, "per_source": [{"source": src, "articles": [c.get(x, 0) for x in span]}
+                                           for src, c in sorted(counts.items())]}

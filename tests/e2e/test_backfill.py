@@ -280,3 +280,48 @@ def test_cc_news_month_and_remote_warc_files(tmp_path, sources):
         again = run_monitor("backfill", "--db", db, "--sources", sources, url, *PRIVATE_OK, *FAST)
         assert again.returncode == 0 and "skipped" in again.stdout
         assert rows(db, "SELECT count(*) AS n FROM articles")[0]["n"] == 4
+
+
+def _readme_block() -> list[str]:
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Backfill from archives", 1)[1]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_backfill_commands_run_against_fixtures(tmp_path):
+    """The commands of README 'Backfill from archives', as written, in a folder with the files they name; the
+    archive servers are the fixture's (their URLs and the private-address setting are appended)."""
+    commands = _readme_block()
+    assert len(commands) == 5 and all(c.startswith("monitor ") for c in commands)
+    write_sources(tmp_path / "my-sources.toml", [{"name": "dala", "url": f"{DALA}/", "tags": ["kz"]}])
+    write_warc(tmp_path / "CC-NEWS-20240501.warc.gz",
+               [Rec("response", f"{DALA}/2024/05/01/readme-story-one", article("readme", "r1"))])
+    (tmp_path / "archive").mkdir()
+    write_warc(tmp_path / "archive" / "a.warc.gz",
+               [Rec("response", f"{DALA}/2024/04/01/readme-story-two", article("readme", "r2"))])
+    write_warc(tmp_path / "archive" / "b.warc.gz",
+               [Rec("response", f"{DALA}/2024/04/02/readme-story-three", article("readme", "r3"))])
+    may = tmp_path / "may.warc.gz"
+    write_warc(may, [Rec("response", f"{DALA}/2024/05/09/readme-story-four", article("readme", "r4"))])
+    archive = _wayback_archive()
+    archive.files = {"crawl-data/CC-NEWS/2024/05/warc.paths.gz": __import__("gzip").compress(
+        b"crawl-data/CC-NEWS/2024/05/CC-NEWS-x.warc.gz\n"),
+        "crawl-data/CC-NEWS/2024/05/CC-NEWS-x.warc.gz": may.read_bytes()}
+    env = {k: v for k, v in os.environ.items() if k not in ("MONITOR_DB", "MONITOR_SOURCES")}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    with ArchiveServer(archive) as base:
+        extra = {"--cc-news": f"--cc-base {base}/files", "--wayback": f"--cdx-url {base}/cdx --replay-url {base}/web "
+                                                                        "--delay 0"}
+        for command in commands:
+            line = command.replace("monitor ", f"{sys.executable} -m monitor ", 1)
+            if " backfill " in line:
+                line += " -s MONITOR_EXTRACT_WORKERS=1 -s MONITOR_ALLOW_PRIVATE_ADDRESSES=true"
+                line += "".join(f" {v}" for k, v in extra.items() if k in command)
+            done = subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True,
+                                  timeout=120)
+            assert done.returncode == 0, (command, done.stderr[-2000:])
+    urls = {r["url"].rsplit("/", 1)[1] for r in rows(tmp_path / "monitor.db", "SELECT url FROM articles")}
+    assert {"readme-story-one", "readme-story-two", "readme-story-three", "readme-story-four",
+            "first-story-steppe", "second-story-sea"} <= urls
+    assert "Coverage by month" in done.stdout and "dala" in done.stdout.split("Coverage by month", 1)[1]
