@@ -136,7 +136,8 @@ render = "browser"                                # "http" (the default) or "bro
   articles took 7 s longer than the same crawl without rendering (the browser's start included), and Chromium with
   the Playwright driver peaked at about 400 MB (unique memory of their processes); use it only for sites that
   need it.
-- **`scrapy parse --spider NAME URL`** renders the page too. **`monitor sources check`** reads pages without the
+- **`scrapy parse --spider NAME URL`** renders the page too, and so does each worker of a distributed crawl
+  (`monitor crawl --redis`, its own Chromium). **`monitor sources check`** reads pages without the
   browser, so for such a source it finds no article text and says so as a warning, not as a broken source.
 - **Sandbox:** as root, Chromium runs without its sandbox (it refuses to start sandboxed as root); as any other
   user the sandbox stays on (checked here as the user `nobody`).

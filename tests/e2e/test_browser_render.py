@@ -205,3 +205,28 @@ def test_scrapy_parse_renders_the_page(servers, tmp_path):
     title, first_paragraph = expected[FIRST]
     assert shown["title"] == title and first_paragraph in shown["text"]
     assert not (tmp_path / "never.db").exists()
+
+
+@pytest.mark.slow
+def test_distributed_worker_renders_too(tmp_path):
+    """A `monitor crawl --redis` worker renders a browser source the same way (its own Chromium); `monitor ingest`
+    stores what it pushed."""
+    from tests.support.redis_server import RedisServer, redis_binary
+
+    if redis_binary() is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    site = FixtureServer(Site())
+    site.start()
+    try:
+        resources, expected = build_scripted_site(site.url)
+        site.site.update(resources)
+        sources = write_sources(tmp_path / "sources.toml", [_source("scripted", site, render="browser")])
+        with RedisServer(tmp_path) as redis:
+            worker = run_monitor("crawl", "--sources", sources, "--redis", redis.url, *FAST_SETTINGS)
+            ingest = run_monitor("ingest", "--redis", redis.url, "--db", tmp_path / "m.db", "--until-empty")
+    finally:
+        site.stop()
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    assert ingest.returncode == 0, ingest.stderr[-3000:]
+    stored = {r["url"]: r["title"] for r in rows(tmp_path / "m.db", "SELECT url, title FROM articles")}
+    assert stored == {site.url_for(path): title for path, (title, _) in expected.items()}
