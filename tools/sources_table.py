@@ -127,6 +127,8 @@ render = "browser"                                # "http" (the default) or "bro
   (3 s) for the page's scripts to finish their own requests (network idle); each page is closed once read.
   Images, fonts and media are never loaded; WebSockets and service workers are blocked. Politeness settings,
   robots.txt, retries of Scrapy-level failures and the network boundary apply as for any request.
+  `DOWNLOAD_MAXSIZE` is applied to the rendered page before extraction, not while the browser downloads it
+  (that download is bounded by `MONITOR_BROWSER_TIMEOUT`).
 - **Network boundary:** every request the rendered page makes goes through the same address rules as the
   crawl's own ([security](security.md#network-boundary)): internal addresses and other ports of the source's
   host are refused (`monitor/crawl/browser.py`). The page's navigations are fetched without following redirects,

@@ -15,7 +15,7 @@ closes before its first request with ``browser_unavailable`` and one line saying
 (``BrowserUnavailable``; the other sources crawl on).
 
 The network boundary (``monitor.crawl.addresses``, docs/security.md) holds inside the browser: every request the
-page makes goes through a Playwright route (``guard_page``), which refuses internal addresses as
+page makes goes through a Playwright route (``SubrequestGuard``), which refuses internal addresses as
 ``NetGuardMiddleware`` does (the source's own addresses allowed, but only at its own ports) and images, fonts and
 media (never needed for the text); the page's own navigations are fetched without following redirects, so every
 hop passes the same check; WebSockets and service workers are blocked.  Pages are bounded: one browser context
