@@ -20,8 +20,9 @@ alerts_option = click.option("--alerts", "alerts_path", type=FilePath(dir_okay=F
               help="Also look at articles stored since DATE (24h, 7d, YYYY-MM-DD), not only those new since the "
                    "last run; stories already alerted are still not sent again.")
 @click.option("-q", "--quiet", is_flag=True, help="No line per rule and channel, only the summary.")
+@click.option("--example", is_flag=True, help="Print a commented example alerts file and exit.")
 @handle_errors
-def alert(db_path, alerts_path, dry_run, since, quiet):
+def alert(db_path, alerts_path, dry_run, since, quiet, example):
     """Send alerts for the articles stored since the last run (webhook or e-mail, per the alerts file).
 
     Each rule (a topic or an FTS5 query, optional sources and languages) sends each story at most once per
@@ -29,6 +30,11 @@ def alert(db_path, alerts_path, dry_run, since, quiet):
     the file's digest_threshold go out as one digest. A failed delivery is recorded and retried at the next run.
     Exit 0 when everything was delivered, 1 when a delivery failed, 2 for a bad alerts file or database.
     """
+    if example:
+        from monitor.package_data import package_file
+
+        click.echo(package_file("alerts.example.toml").read_text(encoding="utf-8"), nl=False)
+        return
     from monitor.alerts.delivery import run_alerts
     from monitor.alerts.rules import load_alerts
 

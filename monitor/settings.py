@@ -107,7 +107,7 @@ MONITOR_BROWSER_PATH = ""                 # Chromium for render = "browser" sour
 MONITOR_BROWSER_PAGES = 4                 # render = "browser": pages one source renders at once (one Chromium and one browser context per such source)
 MONITOR_BROWSER_TIMEOUT = 30.0            # render = "browser": seconds a page may take to load in the browser before it is recorded as a timeout
 MONITOR_BROWSER_SETTLE = 3.0              # render = "browser": after the load event, seconds the page's scripts get to finish their own requests (network idle; 0 = read the page at once)
-MONITOR_ALLOW_PRIVATE_ADDRESSES = False    # let crawls and `sources check` reach loopback, private, link-local ... addresses (refused unless a source's own URL is on one; metadata addresses stay refused; docs/security.md)
+MONITOR_ALLOW_PRIVATE_ADDRESSES = False    # let crawls, `sources check` and alert webhooks reach loopback, private, link-local ... addresses (refused unless a source's own URL is on one; metadata addresses stay refused; docs/security.md)
 MONITOR_RETRY_AFTER_MAX = 120.0           # most seconds a 429/503 Retry-After is waited for (the host is paused); longer: not retried, recorded as rate_limited
 MONITOR_RETRY_BACKOFF = 2.0               # seconds before the first retry of a 5xx answer, timeout or broken connection; doubles per retry (0 = retry at once)
 MONITOR_RETRY_BACKOFF_MAX = 60.0          # longest back-off before a retry, in seconds

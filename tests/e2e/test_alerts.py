@@ -405,3 +405,51 @@ def test_schedule_alert_against_a_fixture_site(tmp_path, receiver):
     # the first crawl's 3 stories in one run of the alerts; the second crawl brought nothing: nothing sent
     assert sorted(s["article_id"] for p in receiver.posts for s in p["stories"]) == [r["id"] for r in stored]
     assert "Alerts: 3 stories sent for 1 rule(s)" in text and "Alerts: 0 stories sent for 1 rule(s)" in text
+
+
+# --------------------------------------------------------------------------- README section "Alerts"
+
+def readme_alerts_section() -> tuple[str, list[list[str]]]:
+    import shlex
+
+    from tests.support.helpers import REPO_ROOT
+
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Alerts\n"):]
+    section = section[:section.index("\n### ", 1)]
+    toml = section[section.index("```toml\n") + 8:]
+    block = section[section.index("```bash\n") + 8:]
+    return toml[:toml.index("```")], [shlex.split(line, comments=True) for line in block[:block.index("```")].splitlines()
+                                      if line.strip()]
+
+
+def test_readme_alerts_example_runs(tmp_path, receiver, smtp_server):
+    """The README's alerts.toml and commands as written; only the SMTP host is pointed at the test's server."""
+    from monitor.topics import load_topics
+
+    toml, commands = readme_alerts_section()
+    assert [argv[:2] for argv in commands] == [["monitor", "alert"]] * 3
+    assert 'host = "smtp.example.org"' in toml
+    (tmp_path / "alerts.toml").write_text(toml.replace(
+        'host = "smtp.example.org"',
+        f'host = "127.0.0.1"\nport = {smtp_server.port}\nca_file = "{smtp_server.cert}"'), encoding="utf-8")
+    with open_writer(tmp_path / "demo.db") as w:
+        w.set_topics(load_topics())
+        w.write_batch([article(1, keyword="Washington", title="Kazakhstan and the United States talk"),
+                       article(2, source="mirror", body=text(1, "Washington"), title="Kazakhstan, US talk"),  # a copy
+                       article(3, language="ru", body=text(3, "Washington США"), title="Казахстан и США",
+                               extra={"hreflang": [("en", "https://wire.example/news/1")]}),   # its edition
+                       article(4, title="Lithium mine opens"),
+                       article(5, language="ru", keyword="литий", title="Литий"),
+                       article(6, language="kk", keyword="lithium", title="Литий (kk)")])     # not en/ru
+    env = {"MONITOR_ALLOW_PRIVATE_ADDRESSES": "true", "NEWSROOM_WEBHOOK_URL": receiver.url,
+           "MONITOR_SMTP_USER": "alerts", "MONITOR_SMTP_PASSWORD": "s3cret", "MONITOR_ALERTS": ""}
+    results = [run_monitor(*argv[1:], cwd=tmp_path, env=env) for argv in commands]
+    assert [r.returncode for r in results] == [0, 0, 0], [r.stderr for r in results]
+    dry, sent, again = results
+    assert "Dry run: 5 stories would be sent for 2 rule(s)" in dry.stderr and "Subject: [media-monitor]" in dry.stdout
+    assert "kz-us -> newsroom: 1 story; 2 folded into stories already alerted; 1 sent" in sent.stderr
+    assert "critical-minerals -> desk: 2 stories; 2 sent" in sent.stderr
+    assert "Alerts: 5 stories sent for 2 rule(s)" in sent.stderr
+    assert len(receiver.posts) == 3 and len(smtp_server.messages) == 2
+    assert "Alerts: 0 stories sent" in again.stderr and len(receiver.posts) == 3

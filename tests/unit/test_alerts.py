@@ -121,3 +121,17 @@ def test_page_text_stays_text():
     em = email_message(Message("kz", [item(2, title="Hi\r\nBcc: victim@example.org")], False),
                        sender="m@example.org", to=["desk@example.org"])
     assert em["Subject"] == "[media-monitor] kz: Hi Bcc: victim@example.org" and em["Bcc"] is None
+
+
+def test_bundled_example_is_valid_and_printed():
+    from monitor.package_data import package_file
+
+    path = package_file("alerts.example.toml")
+    config = load_alerts(path)
+    assert [r.name for r in config.rules] == ["kz-us", "critical-minerals"]
+    assert {c.type for c in config.channels.values()} == {"webhook", "email"}
+    from monitor.cli import cli
+
+    result = CliRunner().invoke(cli, ["alert", "--example"])
+    assert result.exit_code == 0 and result.output == path.read_text(encoding="utf-8")
+    assert "password =" not in result.output
