@@ -149,7 +149,6 @@ class Backfill:
 
     # ---- lifecycle
     def __enter__(self):
-        from monitor.crawl import extractpool
         from monitor.crawl.extractpool import ExtractConfig
         from monitor.store.archive import start_backfill
         from monitor.store.db import open_writer
@@ -161,8 +160,7 @@ class Backfill:
         self.writer.near_dup_threshold = self.settings.getfloat("MONITOR_NEAR_DUP_THRESHOLD")
         self.summary.crawl_id = start_backfill(self.writer, self.sources)
         self.config = ExtractConfig.from_settings(self.settings)
-        self.pool = extractpool.acquire(self.settings)
-        self.window = max(self.pool.queue * 2, 4)
+        self.window = 4   # until the pool starts (at the first page to extract: a run that keeps nothing needs none)
         self.loop = asyncio.new_event_loop()
         return self
 
@@ -189,6 +187,14 @@ class Backfill:
             if getattr(self, "loop", None) is not None:
                 self.loop.close()
         return False
+
+    def _pool(self):
+        if self.pool is None:
+            from monitor.crawl import extractpool
+
+            self.pool = extractpool.acquire(self.settings)
+            self.window = max(self.pool.queue * 2, 4)
+        return self.pool
 
     # ---- units of work
     def checkpoint(self, unit: str) -> tuple[int, bool]:
@@ -235,7 +241,7 @@ class Backfill:
             s.count(source, "kept")
             fut = None
             if kind == "page":
-                fut = asyncio.ensure_future(self.pool.extract(page_for(entry, source, self.via), self.config))
+                fut = asyncio.ensure_future(self._pool().extract(page_for(entry, source, self.via), self.config))
             else:
                 entry.body = None
             pending.append((entry, source, fut, kind))

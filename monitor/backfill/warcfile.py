@@ -13,13 +13,12 @@ Remote files are streamed (``Range: bytes=START-`` to resume) through the same a
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from monitor.backfill.members import GZIP_MAGIC, is_member_start
 from monitor.errors import UsageError
 
-GZIP_MAGIC = b"\x1f\x8b\x08"
 WARC_MAGIC = b"WARC/1."
 SCAN_CHUNK = 1 << 20
 HEAD_BYTES = 64 * 1024   # enough to read a record's WARC and HTTP headers
@@ -91,10 +90,7 @@ def open_at(name: str, start: int, opener: Callable | None = None):
 
 def _is_record_start(window: bytes, i: int) -> bool:
     if window.startswith(GZIP_MAGIC, i):
-        try:
-            return zlib.decompressobj(31).decompress(window[i:i + 4096], 16).startswith(b"WARC/")
-        except zlib.error:
-            return False
+        return is_member_start(window[i:i + 4096])
     return window.startswith(WARC_MAGIC, i) and (i == 0 or window[i - 1:i] == b"\n")
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 
 import pytest
 
+from tests.e2e.test_crash import read_only_count
 from tests.support.archive_server import Archive, ArchiveServer, Capture
 from tests.support.helpers import REPO_ROOT, rows, run_monitor, write_sources
 from tests.support.warcs import Rec, article, write_warc
@@ -109,17 +109,6 @@ def test_a_file_that_is_not_a_warc_is_refused_with_one_line(tmp_path, sources):
     assert not db.exists()
 
 
-def _count(db, sql):
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            return conn.execute(sql).fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
-
-
 @pytest.mark.slow
 def test_kill_9_then_resume_gives_the_same_articles_as_one_clean_run(tmp_path, sources):
     recs = []
@@ -142,12 +131,12 @@ def test_kill_9_then_resume_gives_the_same_articles_as_one_clean_run(tmp_path, s
                              str(sources), str(warc), *settings], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, cwd=REPO_ROOT)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and _count(db, "SELECT count(*) FROM articles") < 30:
+    while time.monotonic() < deadline and read_only_count(db) < 30:
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    stored_at_kill = _count(db, "SELECT count(*) FROM articles")
-    position = _count(db, "SELECT position FROM backfill_checkpoints")
+    stored_at_kill = read_only_count(db)
+    position = read_only_count(db, "SELECT position FROM backfill_checkpoints")
     assert 0 < stored_at_kill < 120 and position > 0, (stored_at_kill, position)
 
     resumed = run_monitor("backfill", "--db", db, "--sources", sources, warc, *settings)
