@@ -87,18 +87,21 @@ def run_backfill(warcs=(), *, sources_path=None, topics_path=None, db_path=None,
     filt = HostFilter(chosen, all_hosts=all_hosts)
     with Backfill(db, sources=[s.name for s in chosen] + (["*"] if all_hosts else []), topics_path=topics_path, overrides=settings,
                   echo=echo, via="wayback" if wayback else "warc") as bf:
-        if wayback:
-            from monitor.backfill.cdx import wayback_backfill
+        try:
+            if wayback:
+                from monitor.backfill.cdx import wayback_backfill
 
-            wayback_backfill(bf, chosen[0], months, cdx_url=cdx_url, replay_url=replay_url, http=http,
-                             delay=delay, retries=retries)
-            return bf.summary
-        if cc_news:
-            from monitor.backfill.cdx import cc_news_files
+                wayback_backfill(bf, chosen[0], months, cdx_url=cdx_url, replay_url=replay_url, http=http,
+                                 delay=delay, retries=retries)
+                return bf.summary
+            if cc_news:
+                from monitor.backfill.cdx import cc_news_files
 
-            names = cc_news_files(bf, cc_news, base=cc_base or CC_BASE, http=http)
-        for name in names:
-            _warc_unit(bf, name, filt, opener, read_records)
+                names = cc_news_files(bf, cc_news, base=cc_base or CC_BASE, http=http)
+            for name in names:
+                _warc_unit(bf, name, filt, opener, read_records)
+        except KeyboardInterrupt:   # Ctrl-C: what is written stays (checkpoints), the summary says stopped
+            bf.summary.status = "stopped"
     return bf.summary
 
 

@@ -22,7 +22,7 @@ from monitor.store.records import FetchError
 
 logger = logging.getLogger(__name__)
 
-COUNTERS = ("read", "kept", "new", "duplicates", "known", "errors", "skipped", "rejected")
+COUNTERS = ("kept", "new", "duplicates", "known", "errors", "rejected")   # per source
 
 
 class SettingsView:
@@ -179,7 +179,8 @@ class Backfill:
             if self.writer is not None:
                 self._resolve_aliases(final=True)
                 self.writer.finish_crawl(s.crawl_id, s.status, s.crawl_counts(),
-                                         {"kind": "backfill", "per_source": s.per_source, "units": s.units,
+                                         {"kind": "backfill", "sources": self.sources,
+                                          "per_source": s.per_source, "units": s.units,
                                           "skipped": s.skipped, "errors": s.error_reasons, "read": s.read})
         finally:
             if self.writer is not None:

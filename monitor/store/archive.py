@@ -16,9 +16,12 @@ from monitor.store.records import ArticleRecord, FetchError, StoreResult
 
 
 def start_backfill(writer, sources: Iterable[str]) -> int:
-    """Open a ``running`` crawls row of kind ``backfill`` (see ``CrawlLog.start_crawl``); returns its id."""
+    """Open a ``running`` crawls row of kind ``backfill`` (see ``CrawlLog.start_crawl``); returns its id.
+
+    Its ``sources`` column stays empty (the sources go in its summary): ``monitor health``, ``stats`` and the
+    scheduler judge a source by its crawls of the live site, which a backfill is not."""
     writer.mark_interrupted_crawls()
-    crawl_id = writer.start_crawl(sources)
+    crawl_id = writer.start_crawl([])
     with writer.transaction():
         writer.db.execute("UPDATE crawls SET kind = 'backfill' WHERE id = ?", [crawl_id])
     return crawl_id

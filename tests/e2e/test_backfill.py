@@ -79,6 +79,12 @@ def test_warc_files_give_exactly_the_expected_articles_and_a_rerun_adds_nothing(
     topics = rows(db, "SELECT count(*) AS n FROM article_topics")
     assert topics[0]["n"] >= 0   # tagged through the writer (the bundled topics may match nothing here)
 
+    # a backfill is not a crawl of the live site: `monitor health` and `stats` do not judge sources by it
+    health = run_monitor("health", "--db", db)
+    assert health.returncode == 0, health.stdout + health.stderr
+    stats = run_monitor("stats", "--db", db)
+    assert "Coverage by month" in stats.stdout and stats.stdout.rstrip().endswith("1")
+
     again = run_monitor("backfill", "--db", db, "--sources", sources, warc, plain, *FAST)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "skipped (read whole by an earlier backfill)" in again.stdout
