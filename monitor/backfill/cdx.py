@@ -25,6 +25,7 @@ import time
 from urllib.parse import quote, urlencode
 
 from monitor.backfill.net import FetchFailed
+from monitor.clock import utcnow
 from monitor.backfill.warcfile import WarcEntry
 
 IA_CDX = "https://web.archive.org/cdx/search/cdx"
@@ -175,7 +176,8 @@ def wayback_backfill(bf, source, months: list[str], *, cdx_url=None, replay_url=
 
         bf.echo(f"{unit}: {len(captures) - len(stored)} article capture(s) to fetch ({len(stored)} stored before)"
                 + (f", resuming at {start}" if start else ""))
-        bf.feed(unit, entries(), source_of=lambda _u: source.name, errors=errors, size=len(captures))
+        bf.feed(unit, entries(), source_of=lambda _u: source.name, errors=errors, size=len(captures),
+                complete=month < utcnow().strftime("%Y-%m"))   # the current month gets new captures
 
 
 def cc_news_files(bf, month: str, *, base: str, http) -> list[str]:

@@ -221,16 +221,18 @@ class Backfill:
         write_with_checkpoint(self.writer, [], [], [], unit, position, done=True)
         self.summary.units[unit] = "done"
 
-    def feed(self, unit: str, entries, *, source_of, errors: list | None = None, size: int = 0) -> None:
+    def feed(self, unit: str, entries, *, source_of, errors: list | None = None, size: int = 0,
+             complete: bool = True) -> None:
         """Extract and store ``entries`` (``WarcEntry``s in order; ``entry.offset`` is the unit's checkpoint
         position of that entry) of one unit; ``source_of(url)`` names the source.  ``errors`` collects
         ``(position, url, reason, detail)`` the producer found (corrupt records); they are written with the
-        next batch.  The unit is marked done at the end."""
+        next batch.  The unit is marked done at the end (``complete``), else its checkpoint goes back to 0."""
         self.progress.unit, self.progress.size = unit, size
         # one event loop for the whole run: the pool's semaphore belongs to the loop it was first used in
-        self.loop.run_until_complete(self._feed(unit, entries, source_of, errors if errors is not None else []))
+        self.loop.run_until_complete(self._feed(unit, entries, source_of, errors if errors is not None else [],
+                                                complete))
 
-    async def _feed(self, unit, entries, source_of, found_errors) -> None:
+    async def _feed(self, unit, entries, source_of, found_errors, complete=True) -> None:
         pending: deque = deque()   # (entry, source, future | None, kind), in file order
         batch = {"records": [], "errors": [], "origins": [], "last": None}
         s = self.summary
@@ -259,8 +261,8 @@ class Backfill:
         s.read = self.reads[0]
         self._take_errors(found_errors, batch, None)
         end = batch["last"]
-        self._flush(unit, batch, pending, done=True, position=end)
-        self.summary.units[unit] = "done"
+        self._flush(unit, batch, pending, done=complete, position=end if complete else 0)
+        self.summary.units[unit] = "done" if complete else "read (not over yet: read again by the next run)"
         self.progress.tick(force=True)
 
     def _take_errors(self, found, batch, source) -> None:
