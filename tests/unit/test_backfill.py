@@ -183,3 +183,18 @@ def test_big_records_across_read_chunks_kept_and_dropped(tmp_path):
     dropped, errors, read = _read(tmp_path / "b.warc.gz", keep=lambda u: not u.endswith("/big"))
     assert errors == [] and read == 3 and [e.offset for e in dropped] == offsets[2:]
     assert kept[0].next_offset == offsets[2]
+
+
+def test_the_network_guard_of_archive_servers():
+    from monitor.backfill.net import FetchFailed, Guard
+
+    with pytest.raises(FetchFailed, match="loopback address.*MONITOR_ALLOW_PRIVATE_ADDRESSES"):
+        Guard(False).check("http://127.0.0.1:8080/cdx")
+    with pytest.raises(FetchFailed, match="private"):
+        Guard(False).check("http://10.1.2.3/web")
+    Guard(True).check("http://127.0.0.1:8080/cdx")          # -s MONITOR_ALLOW_PRIVATE_ADDRESSES=true
+    for allow in (False, True):                               # metadata: always refused
+        with pytest.raises(FetchFailed, match="metadata"):
+            Guard(allow).check("http://169.254.169.254/latest/")
+    with pytest.raises(UsageError, match="not an http"):
+        Guard(True).check("file:///etc/passwd")
