@@ -235,9 +235,10 @@ def test_cli_dry_run_then_send(tmp_path, receiver):
 # --------------------------------------------------------------------------- e-mail (aiosmtpd)
 
 @pytest.fixture
-def smtp_server(tmp_path):
+def smtp_server(tmp_path, request):
     """aiosmtpd on 127.0.0.1 that requires STARTTLS before login and a login before mail (user 'alerts',
-    password 's3cret'); a self-signed certificate made with openssl for 127.0.0.1."""
+    password 's3cret'); a self-signed certificate made with openssl for 127.0.0.1.  Parametrised with "ssl":
+    TLS from the first byte instead (SMTPS)."""
     aiosmtpd = pytest.importorskip("aiosmtpd.controller")
     from aiosmtpd.smtp import AuthResult
     import ssl
@@ -263,20 +264,26 @@ def smtp_server(tmp_path):
 
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = auth_data.login == b"alerts" and auth_data.password == b"s3cret"
-        handler.logins.append((auth_data.login.decode(), ok, session.ssl is not None))
+        encrypted = session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
+        handler.logins.append((auth_data.login.decode(), ok, encrypted))
         return AuthResult(success=ok, handled=False)   # handled=False: aiosmtpd answers 535 itself
 
     port = free_port()
-    controller = aiosmtpd.Controller(handler, hostname="127.0.0.1", port=port, tls_context=context,
-                                     require_starttls=True, authenticator=authenticator, auth_required=True,
-                                     auth_require_tls=True)
+    if getattr(request, "param", "starttls") == "ssl":
+        # aiosmtpd's auth_require_tls looks at STARTTLS only: on a TLS-from-the-start server it would hide AUTH
+        # (the authenticator still records whether the session was encrypted)
+        tls = {"ssl_context": context, "auth_require_tls": False}
+    else:
+        tls = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+    controller = aiosmtpd.Controller(handler, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                                     auth_required=True, **tls)
     controller.start()
     handler.port, handler.cert = port, cert
     yield handler
     controller.stop()
 
 
-def write_email_alerts(path, smtp, *, threshold=3):
+def write_email_alerts(path, smtp, *, threshold=3, security="starttls", timeout=20):
     path.write_text(f"""
 [alerts]
 digest_threshold = {threshold}
@@ -286,7 +293,8 @@ name = "desk"
 type = "email"
 host = "127.0.0.1"
 port = {smtp.port}
-security = "starttls"
+security = "{security}"
+timeout = {timeout}
 ca_file = "{smtp.cert}"
 username_env = "TEST_SMTP_USER"
 password_env = "TEST_SMTP_PASSWORD"
@@ -321,6 +329,37 @@ def test_email_over_starttls_with_login_from_environment(tmp_path, smtp_server, 
     assert "https://wire.example/news/1" in content and "X-Media-Monitor-Rule: lithium" in content
     assert rows(db, "SELECT article_id, status FROM alerts_sent") == [{"article_id": first, "status": "sent"}]
     assert "s3cret" not in (tmp_path / "alerts.toml").read_text()
+
+
+@pytest.mark.parametrize("smtp_server", ["ssl"], indirect=True)
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_email_over_ssl(tmp_path, smtp_server, monkeypatch):
+    db = tmp_path / "m.db"
+    store(db, article(1))
+    write_email_alerts(tmp_path / "alerts.toml", smtp_server, security="ssl")
+    monkeypatch.setenv("TEST_SMTP_USER", "alerts")
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
+    assert run(tmp_path, db).sent == 1
+    assert smtp_server.logins == [("alerts", True, True)] and len(smtp_server.messages) == 1
+    # STARTTLS against a server that speaks TLS from the first byte: a failure, recorded
+    write_email_alerts(tmp_path / "alerts.toml", smtp_server, security="starttls", timeout=1)
+    store(db, article(2))
+    report = run(tmp_path, db)
+    assert report.failed == 1 and "SMTP" in report.channels[0].errors[0]
+
+
+def test_first_run_window_and_since(tmp_path, receiver):
+    db = tmp_path / "m.db"
+    store(db, article(1), article(2))
+    alerts = write_alerts(tmp_path / "alerts.toml", receiver.url)
+    alerts.write_text(alerts.read_text().replace("[alerts]\n", '[alerts]\nfirst_run = "0s"\n'))
+    assert run(tmp_path, db).sent == 0                     # a first run with first_run = "0s" starts from now
+    store(db, article(3))
+    assert run(tmp_path, db).sent == 1                     # then what is new
+    assert run(tmp_path, db, since="1d").sent == 2         # --since looks back: the two older ones
+    assert run(tmp_path, db, since="1d").sent == 0         # ... once
+    assert [p["stories"][0]["title"] for p in receiver.posts] == ["Story 3 about lithium", "Story 1 about lithium",
+                                                                  "Story 2 about lithium"]
 
 
 def test_email_digest_and_unset_password_variable(tmp_path, smtp_server, monkeypatch):
