@@ -21,7 +21,7 @@ from monitor.dedup import fingerprints as dedup
 from monitor.dedup.urls import url_keys
 from monitor.store.crawllog import CrawlLog
 from monitor.store.records import ArticleRecord, FetchError, StoreResult
-from monitor.store.schema import CONTENT_KEY_SQL, FTS_TOKENIZE, URL_KINDS
+from monitor.store.schema import CONTENT_KEY_SQL, FTS_TOKENIZE, PUBLISHED_KEY_SQL, URL_KINDS
 
 
 # the rank of a stored article_urls row's kind (URL_KINDS order; an unknown kind ranks as a variant)
@@ -327,10 +327,13 @@ class Writer(CrawlLog):
                 found.setdefault(other, "hreflang")
         image = extra.get("og_image") or rec.image
         if not found and image and rec.published and len(rec.published) > 10:
+            # idx_articles_published_key holds the first 16 characters (m009); ``+published`` keeps SQLite from
+            # folding the whole value into the key expression (which would stop the index's use)
             for (other,) in self.db.execute(
-                    "SELECT id FROM articles WHERE published = ? AND source = ? AND image = ? AND id != ? "
+                    f"SELECT id FROM articles INDEXED BY idx_articles_published_key WHERE {PUBLISHED_KEY_SQL} = ? "
+                    "AND +published = ? AND source = ? AND image = ? AND id != ? "
                     "AND (language IS NULL OR ? IS NULL OR language != ?) ORDER BY id LIMIT 20",
-                    [rec.published, rec.source, image, article_id, rec.language, rec.language]):
+                    [rec.published[:16], rec.published, rec.source, image, article_id, rec.language, rec.language]):
                 found.setdefault(other, "og_image")
         if not found:
             return None

@@ -286,6 +286,53 @@ def _m007_article_url_kinds(db: sqlite_utils.Database) -> None:
     )
 
 
+# the exact-duplicate lookup key: the first 16 hex digits (64 bits) of articles.content_hash (m008); the
+# writer compares the whole hash on the rows it finds
+CONTENT_KEY_SQL = "substr(content_hash, 1, 16)"
+
+
+@migrations(name="m008_search_keys")
+def _m008_search_keys(db: sqlite_utils.Database) -> None:
+    """What search and dedup read, kept out of the wide article rows (issue 16):
+
+    - ``idx_articles_fold (id, duplicate_of, published, fetched_at)``: a covering index, so ranking reads an
+      article's duplicate group and date (``monitor.query.ranking``) without its row (the text, and the
+      columns after it, sit on overflow pages);
+    - ``idx_articles_content_key`` on the first 16 hex digits of ``content_hash`` instead of the whole 64
+      (``idx_articles_content_hash``): a third of the size, the writer compares the full hash on the rows found;
+    - ``idx_articles_duplicate_of`` partial (``WHERE duplicate_of IS NOT NULL``): most articles are no
+      duplicate, their NULLs were most of the index.
+    """
+    db.executescript(
+        f"""
+        CREATE INDEX idx_articles_fold ON articles(id, duplicate_of, published, fetched_at);
+        DROP INDEX IF EXISTS idx_articles_content_hash;
+        CREATE INDEX idx_articles_content_key ON articles({CONTENT_KEY_SQL});
+        DROP INDEX IF EXISTS idx_articles_duplicate_of;
+        CREATE INDEX idx_articles_duplicate_of ON articles(duplicate_of) WHERE duplicate_of IS NOT NULL;
+        """
+    )
+
+
+# the key of an article's publication time in idx_articles_published_key (m009): its first 16 characters
+# (YYYY-MM-DDTHH:MM); the writer's og_image edition lookup compares the whole value on the rows found
+PUBLISHED_KEY_SQL = "substr(published, 1, 16)"
+
+
+@migrations(name="m009_published_key")
+def _m009_published_key(db: sqlite_utils.Database) -> None:
+    """``idx_articles_published`` (the whole ISO 8601 string, ~25 characters) becomes
+    ``idx_articles_published_key`` on its first 16 (to the minute): the one query that used it (language
+    editions by og:image and publication time, ``Writer.link_story``) finds the same rows, and the index
+    shrinks by about what m008's covering index added (bytes per article must not grow, issue 16)."""
+    db.executescript(
+        f"""
+        DROP INDEX IF EXISTS idx_articles_published;
+        CREATE INDEX idx_articles_published_key ON articles({PUBLISHED_KEY_SQL});
+        """
+    )
+
+
 @migrations(name="m011_alerts")
 def _m011_alerts(db: sqlite_utils.Database) -> None:
     """`monitor alert` (monitor.alerts, monitor.store.alerts): each (rule, channel, story) sent at most once, and
@@ -331,34 +378,6 @@ def _m010_backfill(db: sqlite_utils.Database) -> None:
             crawl_id INTEGER,                    -- the backfill run that wrote it last
             updated_at TEXT NOT NULL
         );
-        """
-    )
-
-
-# the exact-duplicate lookup key: the first 16 hex digits (64 bits) of articles.content_hash (m008); the
-# writer compares the whole hash on the rows it finds
-CONTENT_KEY_SQL = "substr(content_hash, 1, 16)"
-
-
-@migrations(name="m008_search_keys")
-def _m008_search_keys(db: sqlite_utils.Database) -> None:
-    """What search and dedup read, kept out of the wide article rows (issue 16):
-
-    - ``idx_articles_fold (id, duplicate_of, published, fetched_at)``: a covering index, so ranking reads an
-      article's duplicate group and date (``monitor.query.ranking``) without its row (the text, and the
-      columns after it, sit on overflow pages);
-    - ``idx_articles_content_key`` on the first 16 hex digits of ``content_hash`` instead of the whole 64
-      (``idx_articles_content_hash``): a third of the size, the writer compares the full hash on the rows found;
-    - ``idx_articles_duplicate_of`` partial (``WHERE duplicate_of IS NOT NULL``): most articles are no
-      duplicate, their NULLs were most of the index.
-    """
-    db.executescript(
-        f"""
-        CREATE INDEX idx_articles_fold ON articles(id, duplicate_of, published, fetched_at);
-        DROP INDEX IF EXISTS idx_articles_content_hash;
-        CREATE INDEX idx_articles_content_key ON articles({CONTENT_KEY_SQL});
-        DROP INDEX IF EXISTS idx_articles_duplicate_of;
-        CREATE INDEX idx_articles_duplicate_of ON articles(duplicate_of) WHERE duplicate_of IS NOT NULL;
         """
     )
 

@@ -1,6 +1,6 @@
-"""m008_search_keys converts a database written before it (m001-m007): the covering index for search, the
-short content-hash key and the partial duplicate_of index replace the old indexes, and search and dedup
-give the same answers before and after."""
+"""m008_search_keys and m009_published_key convert a database written before them (m001-m007): the covering
+index for search, the short content-hash and publication-time keys and the partial duplicate_of index replace
+the old indexes, and search, dedup and edition links give the same answers before and after."""
 
 from __future__ import annotations
 
@@ -55,11 +55,20 @@ def test_m008_converts_an_m007_database(tmp_path):
         assert "substr(content_hash, 1, 16)" in idx["idx_articles_content_key"]
         assert "WHERE duplicate_of IS NOT NULL" in idx["idx_articles_duplicate_of"]
         assert "(id, duplicate_of, published, fetched_at)" in idx["idx_articles_fold"]
+        assert "idx_articles_published" not in idx and "substr(published, 1, 16)" in idx["idx_articles_published_key"]
         roots = {r.article_id for r in results if r.status == "new"}
         # dedup after the conversion: an exact and a near copy still find the stored roots
         exact, near = w.write_batch([ArticleRecord(url="https://late.example/1", source="late", text=STORY),
                                      ArticleRecord(url="https://late.example/2", source="late", text=NEAR_COPY)])
         assert exact.status == near.status == "duplicate"
+        # an edition of a stored article (same source, og:image and minute, another language) joins its story
+        first = w.db.execute("SELECT id, source, published, image FROM articles WHERE id = ?",
+                             [results[0].article_id]).fetchone()
+        w.db.execute("UPDATE articles SET image = 'https://s0.example/i.jpg' WHERE id = ?", [first[0]])
+        [pl] = w.write_batch([ArticleRecord(url="https://s0.example/pl/0", source=first[1], text=OTHER_TOPIC + " pl",
+                                            published=first[2], language="pl", image="https://s0.example/i.jpg")])
+        assert w.db.execute("SELECT story_id, via FROM story_links WHERE article_id = ?",
+                            [pl.article_id]).fetchone() == (first[0], "og_image")
         assert exact.duplicate_of == results[0].article_id and near.duplicate_of in roots
         plan = w.db.execute("EXPLAIN QUERY PLAN SELECT id FROM articles WHERE substr(content_hash, 1, 16) = ?",
                             ["0" * 16]).fetchall()
