@@ -106,7 +106,7 @@ for them).
 name = "spa-news"
 url = "https://spa-news.example/"
 sections = ["https://spa-news.example/latest/"]   # links drawn by a script are followed once rendered
-article_pattern = "/story/\\d+"
+article_pattern = '/story/\\d+'                    # a TOML literal string: no escapes
 render = "browser"                                # "http" (the default) or "browser"
 ```
 

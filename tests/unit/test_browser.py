@@ -211,3 +211,17 @@ def test_only_html_pages_are_marked_and_the_meta_stays_serializable():
     out = _run(mw.process_response(request, response))
     assert out.headers["Location"] == b"/news/b/" and browser.LOCATION_HEADER not in out.headers
     pickle.dumps(request.to_dict())   # a redirect or retry of it can go to a disk or Redis queue
+
+
+def test_the_documented_examples_are_valid_sources_files():
+    """The README's sources-file example and docs/sources.md's render example parse, and say render = "browser"."""
+    import re
+
+    from tests.support.helpers import REPO_ROOT
+
+    for doc, heading in (("README.md", "## Sources file"), ("docs/sources.md", '## JavaScript-only sites')):
+        text = (REPO_ROOT / doc).read_text(encoding="utf-8")
+        section = text[text.index(heading):]
+        block = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+        [source] = parse_sources(block, path=doc)
+        assert source.needs_browser, doc
