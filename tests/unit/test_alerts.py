@@ -135,3 +135,77 @@ def test_bundled_example_is_valid_and_printed():
     result = CliRunner().invoke(cli, ["alert", "--example"])
     assert result.exit_code == 0 and result.output == path.read_text(encoding="utf-8")
     assert "password =" not in result.output
+
+
+# --------------------------------------------------------------------------- properties
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ANY = st.one_of(st.text(max_size=30), st.integers(), st.floats(), st.booleans(),
+                st.lists(st.text(max_size=12), max_size=3), st.sampled_from(
+                    ["kz-us", "hook", "mail", "starttls", "ssl", "none", "http://127.0.0.1/x", "https://a.example/",
+                     "SMTP_USER", "a@b.example", "0s", "24h", "webhook", "email", "kazakhstan*", "a AND", "\x00"]))
+RULE_KEYS = ["name", "topic", "query", "sources", "languages", "channel", "extra"]
+CHANNEL_KEYS = ["name", "type", "url", "url_env", "host", "port", "security", "from", "to", "username_env",
+                "password_env", "ca_file", "timeout", "password"]
+
+
+def _toml_value(v) -> str:
+    import json
+
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return json.dumps(v)              # nan/inf: not TOML, which the loader must report as such
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return json.dumps(v)
+
+
+def _table(kind: str, d: dict) -> str:
+    return f"[[{kind}]]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in d.items())
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(CHANNEL_KEYS), ANY, max_size=8),
+       st.dictionaries(st.sampled_from(RULE_KEYS), ANY, max_size=6),
+       st.dictionaries(st.sampled_from(["digest_threshold", "first_run", "x"]), ANY, max_size=2))
+def test_any_file_is_a_config_or_one_alerts_error(channel, rule, head):
+    text = ("[alerts]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in head.items()) + "\n"
+            + _table("channel", {"name": "hook", "type": "webhook", "url": "https://a.example/", **channel})
+            + _table("rule", {"name": "r", "query": "kazakhstan*", "channel": "hook", **rule}))
+    try:
+        config = parse_alerts(text, path="alerts.toml", allow_private=False)
+    except AlertsError as exc:
+        assert str(exc).startswith("alerts.toml") and "\n" not in str(exc).strip()
+        return
+    assert config.rules and all(set(r.channels) <= set(config.channels) for r in config.rules)
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory):
+    from monitor.store.db import open_writer
+    from monitor.store.records import ArticleRecord
+
+    d = tmp_path_factory.mktemp("alerts-cli")
+    with open_writer(d / "m.db") as w:
+        w.write_batch([ArticleRecord(url="https://wire.example/1", source="wire", language="en", title="Kazakhstan",
+                                     text="Kazakhstan and the United States. " * 20)])
+    (d / "alerts.toml").write_text(HOOK + RULE, encoding="utf-8")
+    return d
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.none(), st.text(max_size=20), st.sampled_from(["24h", "7d", "2026-13-01", "99999w", "-1d"])),
+       st.sampled_from(["alerts.toml", "missing.toml", "", "\x00", "."]), st.booleans())
+def test_cli_any_since_and_file_end_in_0_1_or_2(small_db, since, alerts, quiet):
+    from monitor.cli import cli
+
+    args = ["alert", "--db", str(small_db / "m.db"), "--alerts", str(small_db / alerts) if alerts else "", "--dry-run"]
+    args += ["--since", since] if since is not None else []
+    args += ["-q"] if quiet else []
+    result = CliRunner().invoke(cli, args, catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), (args, repr(result.exception))
+    assert result.exit_code in (0, 2), (args, result.output)
+    assert "Traceback" not in result.output
