@@ -21,7 +21,7 @@ from monitor.dedup import fingerprints as dedup
 from monitor.dedup.urls import url_keys
 from monitor.store.crawllog import CrawlLog
 from monitor.store.records import ArticleRecord, FetchError, StoreResult
-from monitor.store.schema import CONTENT_KEY_SQL, FTS_TOKENIZE, PUBLISHED_KEY_SQL, URL_KINDS
+from monitor.store.schema import CONTENT_KEY_DIGITS, CONTENT_KEY_SQL, FTS_TOKENIZE, PUBLISHED_KEY_SQL, URL_KINDS
 
 
 # the rank of a stored article_urls row's kind (URL_KINDS order; an unknown kind ranks as a variant)
@@ -216,11 +216,11 @@ class Writer(CrawlLog):
         keys when the caller has them already.
         """
         rec.content_hash = dedup.content_hash(rec.text)
-        # the index holds the hash's first 16 digits (m008); the whole hash is compared here (a term
+        # the index holds the hash's first digits (m009); the whole hash is compared here (a term
         # ``content_hash = ?`` in SQL would be propagated into the key expression and stop the index's use)
         for root, full in self.db.execute(
                 f"SELECT COALESCE(duplicate_of, id), content_hash FROM articles WHERE {CONTENT_KEY_SQL} = ? ORDER BY id",
-                [rec.content_hash[:16]]):
+                [rec.content_hash[:CONTENT_KEY_DIGITS]]):
             if full == rec.content_hash:
                 return self._group_root(root)
         sig = self._signature(rec) if sig is None else sig

@@ -52,7 +52,7 @@ def test_m008_converts_an_m007_database(tmp_path):
         assert "m008_search_keys" in [m.name for m in migrations.applied(w.db)]
         idx = _indexes(p)
         assert "idx_articles_content_hash" not in idx
-        assert "substr(content_hash, 1, 16)" in idx["idx_articles_content_key"]
+        assert "substr(content_hash, 1, 12)" in idx["idx_articles_content_key"]
         assert "WHERE duplicate_of IS NOT NULL" in idx["idx_articles_duplicate_of"]
         assert "(id, duplicate_of, published, fetched_at)" in idx["idx_articles_fold"]
         assert "idx_articles_published" not in idx and "substr(published, 1, 16)" in idx["idx_articles_published_key"]
@@ -70,8 +70,8 @@ def test_m008_converts_an_m007_database(tmp_path):
         assert w.db.execute("SELECT story_id, via FROM story_links WHERE article_id = ?",
                             [pl.article_id]).fetchone() == (first[0], "og_image")
         assert exact.duplicate_of == results[0].article_id and near.duplicate_of in roots
-        plan = w.db.execute("EXPLAIN QUERY PLAN SELECT id FROM articles WHERE substr(content_hash, 1, 16) = ?",
-                            ["0" * 16]).fetchall()
+        plan = w.db.execute("EXPLAIN QUERY PLAN SELECT id FROM articles WHERE substr(content_hash, 1, 12) = ?",
+                            ["0" * 12]).fetchall()
         assert "idx_articles_content_key" in plan[0][-1]
     after = _searches(p)
     for key, rows in before.items():       # the two late copies fold into groups: same ids and order, more copies
