@@ -230,3 +230,55 @@ def test_distributed_worker_renders_too(tmp_path):
     assert ingest.returncode == 0, ingest.stderr[-3000:]
     stored = {r["url"]: r["title"] for r in rows(tmp_path / "m.db", "SELECT url, title FROM articles")}
     assert stored == {site.url_for(path): title for path, (title, _) in expected.items()}
+
+
+@pytest.mark.slow
+def test_ctrl_c_twice_leaves_no_browser_behind(tmp_path):
+    """Ctrl-C twice while a rendered page hangs: exit 130, the crawl recorded as stopped, and Chromium and the
+    Playwright driver are gone with the crawl."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from tests.support.fixtureserver import HTML
+    from tests.support.helpers import REPO_ROOT
+
+    site = FixtureServer(Site())
+    site.start()
+    try:
+        resources, _ = build_scripted_site(site.url)
+        resources[SECOND] = Resource(resources[SECOND].body, content_type=HTML, delay=30)   # hangs
+        site.site.update(resources)
+        sources = write_sources(tmp_path / "sources.toml", [_source("scripted", site, render="browser")])
+        proc = subprocess.Popen([sys.executable, "-m", "monitor", "crawl", "--sources", str(sources), "--db",
+                                 str(tmp_path / "m.db"), *FAST_SETTINGS], cwd=REPO_ROOT, text=True,
+                                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        browser = []
+        while time.monotonic() < deadline and not any(r.url_path == SECOND for r in site.requests):
+            time.sleep(0.2)
+        browser = [k for k in psutil.Process(proc.pid).children(recursive=True)
+                   if "chrom" in k.name() or "node" in k.name()]
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        site.stop()
+    assert browser, "no Chromium or Playwright driver process was seen"
+    assert proc.returncode == 130, (out, err[-3000:])
+    assert "Traceback" not in err
+    # the article rendered before the stop is kept unless it was still being extracted (lost, fetched next time)
+    assert rows(tmp_path / "m.db", "SELECT url FROM articles") in ([], [{"url": site.url_for(FIRST)}])
+    assert rows(tmp_path / "m.db", "SELECT status FROM crawls") == [{"status": "stopped"}]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+                                              for p in browser):
+        time.sleep(0.2)
+    assert not [p.pid for p in browser if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
