@@ -13,8 +13,10 @@ messages and writes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from monitor.alerts.messages import Message, batch, preview
 from monitor.alerts.rules import AlertsConfig, AlertsError
@@ -116,13 +118,37 @@ def run_alerts(config: AlertsConfig, db_path=None, *, dry_run: bool = False, sin
     from monitor.store.alerts import AlertLog
     from monitor.store.db import open_writer
 
-    with open_writer(db_path, create=False) as writer:
+    with open_writer(db_path, create=False) as writer, _one_at_a_time(writer.path):
         _check_topics(config, writer.db)
         log = AlertLog(writer)
         for rule in config.rules:
             report.channels += _rule(config, rule, writer.db, log, since_ts, first_ts, dry_run, echo, progress,
                                      sender)
     return report
+
+
+@contextmanager
+def _one_at_a_time(db: Path):
+    """One sending run per database (flock on DB.alert.lock): two at once (an overlapping cron job, a manual run
+    beside `schedule --alert`) would both send the alerts waiting for a retry."""
+    import fcntl
+
+    from monitor.errors import UsageError
+
+    path = db.with_name(db.name + ".alert.lock")
+    try:
+        fh = open(path, "a+")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be created ({exc.strerror}); it keeps two alert runs apart") from None
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise UsageError(f"{db}: another `monitor alert` is sending for this database ({path}); "
+                             "its alerts are not sent twice: run again when it is done") from None
+        yield
+    finally:
+        fh.close()
 
 
 def _check_topics(config: AlertsConfig, conn) -> None:

@@ -492,3 +492,19 @@ def test_readme_alerts_example_runs(tmp_path, receiver, smtp_server):
     assert "Alerts: 5 stories sent for 2 rule(s)" in sent.stderr
     assert len(receiver.posts) == 3 and len(smtp_server.messages) == 2
     assert "Alerts: 0 stories sent" in again.stderr and len(receiver.posts) == 3
+
+
+def test_one_sending_run_per_database(tmp_path, receiver):
+    import fcntl
+
+    db = tmp_path / "m.db"
+    store(db, article(1))
+    write_alerts(tmp_path / "alerts.toml", receiver.url)
+    with open(tmp_path / "m.db.alert.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        from monitor.errors import UsageError
+
+        with pytest.raises(UsageError, match="another `monitor alert` is sending"):
+            run(tmp_path, db)
+        assert run(tmp_path, db, dry_run=True).channels[0].new == 1      # a dry run reads only: no lock
+    assert receiver.posts == [] and run(tmp_path, db).sent == 1
