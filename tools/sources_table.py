@@ -120,8 +120,8 @@ render = "browser"                                # "http" (the default) or "bro
   do not run `playwright install`. Without the extra or Chromium, the source's part of the crawl fails before
   its first request with one line saying what to install (e.g. `spa-news failed: render = "browser" needs
   Chromium: none of chromium, chromium-browser, google-chrome is on PATH; install it (Debian: apt-get install
-  chromium) or set MONITOR_BROWSER_PATH`); the other sources crawl on. A Chromium that cannot be started fails
-  the source the same way.
+  chromium) or set MONITOR_BROWSER_PATH`); the other sources crawl on. A Chromium that cannot be started (a wrong
+  `MONITOR_BROWSER_PATH`) fails the source too, with one line quoting Playwright's error.
 - **How it is bounded:** one Chromium and one browser context per rendered source, `MONITOR_BROWSER_PAGES` (4)
   pages open at once, `MONITOR_BROWSER_TIMEOUT` (30 s) to load a page, then up to `MONITOR_BROWSER_SETTLE`
   (3 s) for the page's scripts to finish their own requests (network idle); each page is closed once read.
