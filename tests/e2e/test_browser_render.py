@@ -282,3 +282,18 @@ def test_ctrl_c_twice_leaves_no_browser_behind(tmp_path):
                                               for p in browser):
         time.sleep(0.2)
     assert not [p.pid for p in browser if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.mark.slow
+def test_a_browser_that_cannot_start_fails_the_source_with_one_line(servers, tmp_path):
+    site = servers[0]
+    sources = write_sources(tmp_path / "sources.toml", [_source("scripted", site, render="browser")])
+    result = run_monitor("crawl", "--sources", sources, "--db", tmp_path / "m.db", *FAST_SETTINGS,
+                         "-s", "MONITOR_BROWSER_PATH=/bin/false")   # an executable that is no browser
+    assert result.returncode == 1, result.stderr[-3000:]   # its only source failed
+    assert "Traceback" not in result.stderr
+    [line] = [x for x in result.stdout.splitlines() if x.startswith("scripted failed: ")]
+    assert line.startswith("scripted failed: Chromium could not be started: BrowserType.launch")
+    assert line.endswith("check MONITOR_BROWSER_PATH (docs/sources.md)")
+    details = [r["detail"] for r in rows(tmp_path / "m.db", "SELECT detail FROM fetch_errors")]
+    assert details and all("Chromium could not be started" in d and "\n" not in d for d in details)
