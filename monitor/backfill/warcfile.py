@@ -21,7 +21,6 @@ from monitor.errors import UsageError
 
 WARC_MAGIC = b"WARC/1."
 SCAN_CHUNK = 1 << 20
-HEAD_BYTES = 64 * 1024   # enough to read a record's WARC and HTTP headers
 
 
 class NotWarcError(UsageError):
@@ -151,7 +150,6 @@ def _iso(dt) -> str | None:
         return None
 
 
-_TYPES = {"response", "revisit"}
 
 
 def read_records(name: str, start: int, keep: Callable[[str], bool], *, on_error: Callable[[int, str], None],
