@@ -34,6 +34,8 @@ from monitor.cli_options import FiniteFloat, db_option, handle_errors, sources_o
               help="Common Crawl data server of --cc-news (default: https://data.commoncrawl.org).")
 @click.option("--delay", type=FiniteFloat(min=0, max=3600), default=None, metavar="SECONDS",
               help="Seconds between requests to an archive server (default: 1 for CDX and replay, 0 for WARC files).")
+@click.option("--timeout", type=FiniteFloat(min=0.1, max=3600), default=30.0, show_default=True, metavar="SECONDS",
+              help="Seconds to wait for an archive server's answer before the request counts as failed.")
 @click.option("--retries", type=click.IntRange(min=0, max=20), default=3, show_default=True,
               help="Retries of a request that timed out or failed with 5xx before it is recorded as an error.")
 @click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
@@ -41,7 +43,7 @@ from monitor.cli_options import FiniteFloat, db_option, handle_errors, sources_o
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the summary.")
 @handle_errors
 def backfill(warcs, sources_path, topics_path, db_path, source_names, tags, all_hosts, wayback, cc_news, month_from,
-             month_to, cdx_url, replay_url, cc_base, delay, retries, overrides, quiet):
+             month_to, cdx_url, replay_url, cc_base, delay, timeout, retries, overrides, quiet):
     """Backfill the database from web archives: WARC files (paths or http(s) URLs, gzipped per record or not),
     a month of Common Crawl News (--cc-news), or a source's Wayback Machine captures (--wayback).
 
@@ -58,7 +60,7 @@ def backfill(warcs, sources_path, topics_path, db_path, source_names, tags, all_
     summary = run_backfill(warcs, sources_path=sources_path, topics_path=topics_path, db_path=db_path,
                            source_names=source_names, tags=tags, all_hosts=all_hosts, wayback=wayback,
                            cc_news=cc_news, month_from=month_from, month_to=month_to, cdx_url=cdx_url,
-                           replay_url=replay_url, cc_base=cc_base, delay=delay, retries=retries,
+                           replay_url=replay_url, cc_base=cc_base, delay=delay, timeout=timeout, retries=retries,
                            overrides=overrides, echo=echo)
     click.echo(summary.render())
     sys.exit(summary.exit_code)

@@ -98,6 +98,8 @@ def month_captures(http, cdx_url: str, source, month: str, retries: int) -> list
                 return [dict(c.data) for c in fetcher.iter(_site_pattern(source), from_ts=stamp, to=stamp)]
         except (FetchFailed, ValueError, RuntimeError, KeyError) as exc:
             last = exc
+            if isinstance(exc, FetchFailed) and exc.reason != "cdx_error":
+                break   # a timeout, a 5xx, a refused connection: Http retried it already
     raise FetchFailed(f"CDX query of {source.name} {month} at {cdx_url} failed after {retries + 1} tries: {last}",
                       "cdx_error", getattr(last, "status", None))
 

@@ -47,7 +47,8 @@ def unit_name(name: str) -> str:
 
 def run_backfill(warcs=(), *, sources_path=None, topics_path=None, db_path=None, source_names=(), tags=(),
                  all_hosts=False, wayback=None, cc_news=None, month_from=None, month_to=None, cdx_url=None,
-                 replay_url=None, cc_base=None, delay=None, retries=3, overrides=(), echo=lambda m: None):
+                 replay_url=None, cc_base=None, delay=None, timeout=30.0, retries=3, overrides=(),
+                 echo=lambda m: None):
     """Backfill the database; returns a ``BackfillSummary`` (see module doc)."""
     from monitor.backfill.net import Guard, Http
     from monitor.backfill.run import Backfill
@@ -76,7 +77,7 @@ def run_backfill(warcs=(), *, sources_path=None, topics_path=None, db_path=None,
         parse_month(cc_news, "--cc-news")
     allow_private = setting("MONITOR_ALLOW_PRIVATE_ADDRESSES", settings)
     allowed = frozenset().union(*(own_addresses(s) for s in chosen)) if chosen else frozenset()
-    http = Http(Guard(allow_private, allowed), retries=retries, delay=delay or 0.0, backoff=0.5)
+    http = Http(Guard(allow_private, allowed), timeout=timeout, retries=retries, delay=delay or 0.0, backoff=0.5)
     opener = http.open
     names = list(warcs)
     for name in names:   # refuse a bad file before the database is opened

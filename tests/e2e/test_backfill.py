@@ -320,3 +320,19 @@ def test_the_readme_backfill_commands_run_against_fixtures(tmp_path):
     assert {"readme-story-one", "readme-story-two", "readme-story-three", "readme-story-four",
             "first-story-steppe", "second-story-sea"} <= urls
     assert "Coverage by month" in done.stdout and "dala" in done.stdout.split("Coverage by month", 1)[1]
+
+
+def test_a_cdx_server_that_does_not_answer_in_time_is_retried_then_recorded(tmp_path, sources):
+    archive = _wayback_archive()
+    archive.cdx_delay = 1.5
+    db = tmp_path / "w.db"
+    with ArchiveServer(archive) as base:
+        run = run_monitor("backfill", "--db", db, "--sources", sources, "--wayback", "dala", "--from", "2024-01",
+                          "--to", "2024-01", "--cdx-url", f"{base}/cdx", "--replay-url", f"{base}/web", "--delay",
+                          "0", "--retries", "1", "--timeout", "0.3", *PRIVATE_OK, *FAST)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert sum(r.startswith("/cdx") for r in archive.requests) == 2   # the first try and one retry
+    errors = rows(db, "SELECT reason, source, detail FROM fetch_errors")
+    assert [(e["reason"], e["source"]) for e in errors] == [("cdx_error", "dala")]
+    assert "timed out" in errors[0]["detail"]
+    assert rows(db, "SELECT count(*) AS n FROM articles")[0]["n"] == 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -35,6 +36,7 @@ class Archive:
     captures: list = field(default_factory=list)
     files: dict = field(default_factory=dict)       # name -> bytes
     cdx_failures: int = 0
+    cdx_delay: float = 0.0    # seconds the CDX server waits before answering (a timeout for a short --timeout)
     requests: list = field(default_factory=list)
 
     def cdx_rows(self, query: dict) -> list[list[str]]:
@@ -69,6 +71,8 @@ def _handler(archive: Archive):
             archive.requests.append(self.path)
             parts = urlsplit(self.path)
             if parts.path == "/cdx":
+                if archive.cdx_delay:
+                    time.sleep(archive.cdx_delay)
                 if archive.cdx_failures > 0:
                     archive.cdx_failures -= 1
                     return self._send(404, b"<html>Not Found</html>")
@@ -100,12 +104,19 @@ def _handler(archive: Archive):
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):   # a client that gave up (a timeout test): not news
+        pass
+
+
 class ArchiveServer:
     """``with ArchiveServer(archive) as base:`` serves ``archive`` at ``base`` (http://127.0.0.1:PORT)."""
 
     def __init__(self, archive: Archive):
         self.archive = archive
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(archive))
+        self.server = _QuietServer(("127.0.0.1", 0), _handler(archive))
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> str:
