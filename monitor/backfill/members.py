@@ -81,6 +81,8 @@ def is_member_start(data: bytes) -> bool:
 
 def _headers(window: _Window, pos: int) -> dict | None:
     """The WARC headers of the member at ``pos`` (lower-case names), None when they cannot be read."""
+    if window.get(pos, pos + len(GZIP_MAGIC)) != GZIP_MAGIC:
+        return None
     d, out, at = zlib.decompressobj(31), bytearray(), pos
     try:
         while b"\r\n\r\n" not in out and len(out) < MAX_HEAD and not d.eof:
@@ -126,7 +128,7 @@ def members(stream, start: int, keep: Callable[[str, str], bool], *, on_error: C
     window, pos = _Window(stream, start), start
     while pos is not None and not window.at_end(pos):
         window.drop_before(pos)
-        fields = _headers(window, pos) if is_member_start(window.get(pos, pos + HEAD_PIECE)) else None
+        fields = _headers(window, pos)   # None for bytes that are not a member inflating to WARC headers
         if fields is None:
             nxt = window.find_start(pos + 1)
             on_error(pos, f"the bytes at offset {pos} are not a readable WARC record"
