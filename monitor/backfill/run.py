@@ -174,6 +174,7 @@ class Backfill:
         elif exc_type is not None:
             s.status = "failed"
         try:
+            self._cancel_pending()   # pages still in the pool after Ctrl-C or an error: not written, read again
             if self.pool is not None:
                 extractpool.release(self.pool)
             if self.writer is not None:
@@ -188,6 +189,21 @@ class Backfill:
             if getattr(self, "loop", None) is not None:
                 self.loop.close()
         return False
+
+    def _cancel_pending(self) -> None:
+        loop = getattr(self, "loop", None)
+        if loop is None or loop.is_closed():
+            return
+        for _ in range(5):   # a cancelled page task may wake another one waiting for the pool
+            tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            if not tasks:
+                return
+            for t in tasks:
+                t.cancel()
+            try:
+                loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                pass
 
     def _pool(self):
         if self.pool is None:
