@@ -115,8 +115,9 @@ def test_a_file_that_is_not_a_warc_is_refused_with_one_line(tmp_path, sources):
     assert not db.exists()
 
 
-@pytest.mark.slow
-def test_kill_9_then_resume_gives_the_same_articles_as_one_clean_run(tmp_path, sources):
+def _stopped_and_clean_run(tmp_path, sources, how: int):
+    """A 120-article WARC backfilled once cleanly, and once stopped by signal ``how`` after 30 articles:
+    (warc, settings, clean articles, stopped database, the stopped process's exit code)."""
     recs = []
     for i in range(120):
         recs.append(Rec("response", f"{DALA}/2024/05/{i % 28 + 1:02d}/story-number-{i}-of-the-steppe",
@@ -131,7 +132,7 @@ def test_kill_9_then_resume_gives_the_same_articles_as_one_clean_run(tmp_path, s
     expected = rows(tmp_path / "clean.db", "SELECT url, fetched_at, origin, text FROM articles ORDER BY url")
     assert len(expected) == 120
 
-    db = tmp_path / "killed.db"
+    db = tmp_path / "stopped.db"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "monitor", "backfill", "-q", "--db", str(db), "--sources",
                              str(sources), str(warc), *settings], env=env, stdout=subprocess.DEVNULL,
@@ -139,8 +140,24 @@ def test_kill_9_then_resume_gives_the_same_articles_as_one_clean_run(tmp_path, s
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and read_only_count(db) < 30:
         time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    os.kill(proc.pid, how)
+    return warc, settings, expected, db, proc.wait(timeout=60)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_with_the_summary_and_a_rerun_completes(tmp_path, sources):
+    warc, settings, expected, db, code = _stopped_and_clean_run(tmp_path, sources, signal.SIGINT)
+    assert code == 130
+    assert rows(db, "SELECT status FROM crawls") == [{"status": "stopped"}]
+    assert 0 < read_only_count(db) < 120
+    again = run_monitor("backfill", "-q", "--db", db, "--sources", sources, warc, *settings)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert rows(db, "SELECT url, fetched_at, origin, text FROM articles ORDER BY url") == expected
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_gives_the_same_articles_as_one_clean_run(tmp_path, sources):
+    warc, settings, expected, db, _ = _stopped_and_clean_run(tmp_path, sources, signal.SIGKILL)
     stored_at_kill = read_only_count(db)
     position = read_only_count(db, "SELECT position FROM backfill_checkpoints")
     assert 0 < stored_at_kill < 120 and position > 0, (stored_at_kill, position)
