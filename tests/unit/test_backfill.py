@@ -4,6 +4,7 @@ the store's backfill API (origins and checkpoints in one transaction, coverage b
 from __future__ import annotations
 
 import gzip
+import os
 
 import pytest
 
@@ -171,9 +172,7 @@ def test_batch_origin_and_checkpoint_in_one_transaction(tmp_path):
 
 
 def test_big_records_across_read_chunks_kept_and_dropped(tmp_path):
-    import os as _os
-
-    big = _os.urandom(1_500_000)   # incompressible: the member spans two 1 MiB reads
+    big = os.urandom(1_500_000)   # incompressible: the member spans two 1 MiB reads
     recs = [Rec("request", "https://www.dala.example/a"), Rec("response", "https://www.dala.example/big", big,
                                                                content_type="application/octet-stream"),
             *_records(2)]
@@ -198,3 +197,32 @@ def test_the_network_guard_of_archive_servers():
             Guard(allow).check("http://169.254.169.254/latest/")
     with pytest.raises(UsageError, match="not an http"):
         Guard(True).check("file:///etc/passwd")
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "give WARC files, --wayback SOURCE or --cc-news YYYY-MM"),
+    (["--wayback", "dala", "--cc-news", "2024-05"], "(one of them)"),
+    (["--wayback", "dala"], "--wayback needs --from YYYY-MM and --to YYYY-MM"),
+    (["--wayback", "dala", "--from", "2024-13", "--to", "2024-01"], "--from '2024-13': give a month as YYYY-MM"),
+    (["--wayback", "nosuch", "--from", "2024-01", "--to", "2024-02"], "unknown source 'nosuch'"),
+    (["--cc-news", "May"], "--cc-news 'May': give a month as YYYY-MM"),
+    (["missing.warc.gz"], "missing.warc.gz: no such file"),
+])
+def test_bad_backfill_input_is_one_line_and_exit_2(tmp_path, args, message):
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+    from tests.support.helpers import write_sources
+
+    sources = write_sources(tmp_path / "s.toml", [{"name": "dala", "url": "https://www.dala.example/"}])
+    db = tmp_path / "b.db"
+    cwd = os.getcwd()
+    os.chdir(tmp_path)   # "missing.warc.gz" is looked for here
+    try:
+        result = CliRunner().invoke(cli, ["backfill", "--db", str(db), "--sources", str(sources), *args])
+    finally:
+        os.chdir(cwd)
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert message in lines[0]
+    assert not db.exists()
