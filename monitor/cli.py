@@ -404,14 +404,14 @@ def health(db_path, sources_path, tags, fmt, overrides):
     click.echo(text)
     sys.exit(code)
 
-from monitor.cli_story import story  # noqa: E402
-cli.add_command(story)
 
-
+# Commands that live in their own modules (monitor/cli_*.py), registered here.
 from monitor.cli_alert import alert  # noqa: E402
-cli.add_command(alert)
 from monitor.cli_backfill import backfill  # noqa: E402
-cli.add_command(backfill)
+from monitor.cli_story import story  # noqa: E402
+
+for _command in (alert, backfill, story):
+    cli.add_command(_command)
 
 
 def main():
