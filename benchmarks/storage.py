@@ -9,8 +9,9 @@ then full-text search latency, at growing sizes of one database.
 
 Articles: Zipf-distributed pseudo-words (100k vocabulary), lengths log-normal around 550 words (title ~9,
 description ~25 words), 30 sources, published at a random minute of three years, 1 extra URL variant each; 6 % name Kazakhstan, 6 % the United States
-(so the bundled topics tag some).  The MinHash comes precomputed in ``extra["minhash"]`` as extraction
-workers send it (random values: unrelated texts).  Inserting is timed per segment (0 -> 10k -> 100k -> 1M);
+(so the bundled topics tag some).  The MinHash (random values: unrelated texts), its band keys and
+the topic tags come precomputed in ``extra`` as extraction workers send them
+(``monitor.crawl.extractpool.add_writer_keys``, counted in "gen s", not in the write rate).  Inserting is timed per segment (0 -> 10k -> 100k -> 1M);
 the rate is articles per second of ``write_batch`` wall time (text generation excluded).
 
 Search: at each size, 100 queries of four selectivities (rare words, ~0.1-1 % words, common words, phrases)
@@ -37,6 +38,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from monitor.crawl.extractpool import add_writer_keys  # noqa: E402
 from monitor.dedup import fingerprints as dedup  # noqa: E402
 from monitor.store.db import open_writer  # noqa: E402
 from monitor.store.records import ArticleRecord  # noqa: E402
@@ -93,7 +95,8 @@ class Generator:
             i += k
         return "\n".join(paras)
 
-    def batch(self, start: int, n: int) -> list[ArticleRecord]:
+    def batch(self, start: int, n: int, topics: tuple = ()) -> list[ArticleRecord]:
+        """n articles as extraction workers send them: signature, band keys and ``topics`` tags in ``extra``."""
         lengths = np.clip(self.rng.lognormal(np.log(550), 0.55, n), 60, 6000).astype(int)
         marks = self.rng.random((n, 2))
         sigs = self.rng.integers(0, 2**32, size=(n, dedup.NUM_PERM), dtype=np.uint64).astype(np.uint32)
@@ -117,8 +120,8 @@ class Generator:
                 url=url, source=src, text=text, title=title, author=f"Author {i % 997}",
                 published=(EPOCH + timedelta(minutes=int(minutes[j]))).isoformat(),
                 language="en", word_count=int(lengths[j]), description=self.text(25).replace("\n", " "),
-                image=f"https://{src}.example/img/{i}.jpg", variants=[url + "?utm_source=rss"],
-                extra={"minhash": dedup.signature_to_bytes(dedup.Signature(sigs[j], int(lengths[j])))}))
+                image=f"https://{src}.example/img/{i}.jpg", variants=[url + "?utm_source=rss"], extra={}))
+            add_writer_keys(out[-1], topics, sig=dedup.Signature(sigs[j], int(lengths[j])))
         return out
 
 
@@ -279,6 +282,7 @@ def main(argv=None) -> int:
     if db.exists():
         print(f"{db} exists: pass a new file name", file=sys.stderr)
         return 2
+    from monitor.store.schema import topic_pairs
     from monitor.topics import load_topics
 
     gen = Generator()
@@ -297,6 +301,7 @@ def main(argv=None) -> int:
           "   search p50/p95 ms: rare | selective | common | phrase/bool")
     done, write_s, gen_s, status = 0, 0.0, 0.0, {}
     fill_s, written = 0.0, 0
+    worker_topics = topic_pairs(storage.topics)    # the crawl's extraction workers tag pages with the same topics
     timed: dict = {}
     results = []
     for size in sizes:
@@ -309,7 +314,7 @@ def main(argv=None) -> int:
             if filling:
                 n = min(5000, size - done)
             t = time.perf_counter()
-            recs = gen.batch(done, n)
+            recs = gen.batch(done, n, worker_topics)
             t1 = time.perf_counter()
             if filling:
                 bulk_fill(storage, recs)

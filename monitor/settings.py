@@ -116,6 +116,7 @@ MONITOR_STOP_TIMEOUT = 3.0                # first Ctrl-C/SIGTERM: seconds the pa
 MONITOR_CHECK_TIMEOUT = 15.0              # `monitor sources check`: seconds per HTTP request (also --timeout)
 MONITOR_CHECK_CONCURRENCY = 6             # `monitor sources check`: sources checked at the same time (also --concurrency)
 MONITOR_NEAR_DUP_THRESHOLD = 0.7          # estimated Jaccard similarity (word 3-shingles, MinHash) from which a text is a near duplicate (monitor/dedup/fingerprints.py)
+MONITOR_LSH_MEMORY = 50_000               # articles whose near-duplicate band rows wait in memory (about 0.7 MB per 1,000) before they are merged into the file in key order
 MONITOR_REDIS_URL = ""                    # redis://HOST:PORT/DB: share the crawl through Redis, push articles there (also --redis, $MONITOR_REDIS_URL; docs/scaling.md)
 MONITOR_REDIS_CRAWL = "default"           # crawl key: workers with the same key split one crawl (also --crawl-key)
 MONITOR_REDIS_PREFIX = "monitor"          # prefix of every Redis key media-monitor uses (crawlers and `monitor ingest --prefix`)

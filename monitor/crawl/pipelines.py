@@ -29,6 +29,19 @@ from monitor.extract import RejectReason, Rejection
 from monitor.extract.titles import RepeatedTitleText
 from monitor.store.records import ArticleRecord, FetchError
 
+
+def _topic_pairs(settings) -> tuple:
+    """The crawl's topics for the extraction workers (which tag each page); none when the file is bad: the
+    storage pipeline reports that."""
+    from monitor.errors import TopicsError
+    from monitor.store.schema import topic_pairs
+    from monitor.topics import load_topics
+
+    try:
+        return topic_pairs(load_topics(settings.get("MONITOR_TOPICS") or None))
+    except TopicsError:
+        return ()
+
 logger = logging.getLogger(__name__)
 
 # Rejections of pages found by link-following are expected (listings, hubs): not errors.
@@ -42,7 +55,7 @@ class ExtractionPipeline:
     def __init__(self, crawler):
         self.crawler = crawler
         s = crawler.settings
-        self.config = ExtractConfig.from_settings(s)
+        self.config = ExtractConfig.from_settings(s, topics=_topic_pairs(s))
         self.max_raw_bytes = self.config.max_raw_bytes   # DOWNLOAD_MAXSIZE: the other caps apply in the worker
         self.min_text_chars = self.config.min_text_chars
         self.pool = None
@@ -163,6 +176,7 @@ class StoragePipeline:
             self.own_crawl = True
         self.storage.crawl_id = self.crawl_id
         self.storage.near_dup_threshold = self.near_dup_threshold
+        self.storage.band_memory_articles = self.crawler.settings.getint("MONITOR_LSH_MEMORY")
         self.memory = self.crawler.get_extension(UrlMemory)
         from twisted.internet import task
 

@@ -57,7 +57,8 @@ from monitor.config import setting
 __all__ = [
     "NEAR_DUP_THRESHOLD", "NUM_PERM", "BANDS", "ROWS", "SHINGLE_SIZE", "SIGNATURE_VERSION",
     "Signature", "normalise_text", "tokens", "content_hash", "shingle_hashes", "minhash", "fingerprint",
-    "signature_to_bytes", "signature_from_bytes", "band_keys", "band_keys_bulk", "jaccard_estimate",
+    "signature_to_bytes", "signature_from_bytes", "band_keys", "band_keys_bulk", "band_keys_to_bytes",
+    "band_keys_from_bytes", "jaccard_estimate",
     "is_near_duplicate", "matches", "best_match",
 ]
 
@@ -255,6 +256,18 @@ def band_keys_bulk(hashvalues: np.ndarray) -> np.ndarray:
         for j in range(ROWS):
             h = _fmix64(h ^ (hv[:, :, j] + np.uint64(j) * np.uint64(0x100000000)))
     return h.view(np.int64)
+
+
+def band_keys_to_bytes(keys: list[int]) -> bytes:
+    """Band keys as bytes (``SIGNATURE_VERSION`` first): extraction workers send them with the signature."""
+    return struct.pack(f"<B{len(keys)}q", SIGNATURE_VERSION, *keys)
+
+
+def band_keys_from_bytes(data) -> list[int] | None:
+    """Inverse of :func:`band_keys_to_bytes`; None for bytes of another version or length (recompute)."""
+    if not isinstance(data, (bytes, bytearray)) or len(data) != 1 + 8 * BANDS or data[0] != SIGNATURE_VERSION:
+        return None
+    return list(struct.unpack_from(f"<{BANDS}q", data, 1))
 
 
 def band_keys(signature: Union[Signature, bytes]) -> list[int]:

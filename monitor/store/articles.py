@@ -19,9 +19,11 @@ from typing import Iterable, Iterator, Sequence
 from monitor.clock import utcnow_iso
 from monitor.dedup import fingerprints as dedup
 from monitor.dedup.urls import url_keys
+from monitor.store.bands import BandIndex
 from monitor.store.crawllog import CrawlLog
 from monitor.store.records import ArticleRecord, FetchError, StoreResult
-from monitor.store.schema import CONTENT_KEY_DIGITS, CONTENT_KEY_SQL, FTS_TOKENIZE, PUBLISHED_KEY_SQL, URL_KINDS
+from monitor.store.schema import (CONTENT_KEY_DIGITS, CONTENT_KEY_SQL, FTS_TOKENIZE, PUBLISHED_KEY_SQL, URL_KINDS,
+                                  topic_pairs, topics_key)
 
 
 # the rank of a stored article_urls row's kind (URL_KINDS order; an unknown kind ranks as a variant)
@@ -31,7 +33,7 @@ _KIND_RANK_SQL = ("CASE article_urls.kind " + " ".join(f"WHEN '{k}' THEN {i}" fo
 _URL_ROWS_SQL = "SELECT u.url, a.id, a.fetched_at FROM article_urls u JOIN articles a ON a.id = u.article_id"
 
 
-class Writer(CrawlLog):
+class Writer(BandIndex, CrawlLog):
     """The writer of one SQLite file (``db``: a migrated sqlite_utils Database in autocommit mode, WAL)."""
 
     def __init__(self, db, path: Path):
@@ -141,13 +143,19 @@ class Writer(CrawlLog):
     def write_batch(self, records: Sequence[ArticleRecord], errors: Sequence[FetchError] = ()) -> list[StoreResult]:
         """Store a batch of articles and errors in one transaction."""
         results = []
-        with self.db.atomic():
-            for rec in records:
-                results.append(self._store_one(rec))
-            for err in errors:
-                self._insert_error(err)
-            # "updated" rows were re-tagged by update_article
-            self._tag_articles([r.article_id for r in results if r.status in ("new", "duplicate")])
+        try:
+            with self.db.atomic():
+                for rec in records:
+                    results.append(self._store_one(rec))
+                for err in errors:
+                    self._insert_error(err)
+                # "updated" rows were re-tagged by update_article
+                self._tag_articles([r.article_id for r in results if r.status in ("new", "duplicate")],
+                                   self._worker_tags(records, results))
+                self.merge_bands()          # only once MONITOR_LSH_MEMORY articles wait in memory
+        except BaseException:
+            self.forget_band_memory()       # rolled back: its rows may name articles never stored
+            raise
         return results
 
     def _store_one(self, rec: ArticleRecord) -> StoreResult:
@@ -165,8 +173,9 @@ class Writer(CrawlLog):
             self._add_record_urls(existing, rec)
             return StoreResult(existing, "known")
         sig = self._signature(rec)          # once: for the candidate lookup and the new rows
-        keys = dedup.band_keys(sig)
-        duplicate_of = self._find_duplicate(rec, sig, keys)
+        worker_keys = dedup.band_keys_from_bytes((rec.extra or {}).get("bands"))   # sent with its signature
+        keys = dedup.band_keys(sig) if worker_keys is None else worker_keys
+        duplicate_of = self._find_duplicate(rec, sig, keys, worker_hash=worker_keys is not None)
         cur = self.db.execute(
             """INSERT INTO articles (url, source, title, author, published, language, text, word_count,
                    content_hash, duplicate_of, fetched_at, description, image, crawl_id, modified_at)
@@ -205,17 +214,19 @@ class Writer(CrawlLog):
     max_near_dup_candidates: int = 200                      # signatures compared per lookup, most bands first
 
     def _find_duplicate(self, rec: ArticleRecord, sig: "dedup.Signature | None" = None,
-                        keys: list[int] | None = None) -> int | None:
+                        keys: list[int] | None = None, worker_hash: bool = False) -> int | None:
         """Id of the first article of rec's duplicate group (never a chain), or None.
 
-        Exact duplicates by ``content_hash`` (always recomputed here with ``dedup.content_hash`` so that
-        every row uses one definition), then near duplicates: the LSH band keys of rec's MinHash select
+        Exact duplicates by ``content_hash`` (recomputed here with ``dedup.content_hash`` so that every row
+        uses one definition, unless ``worker_hash``: an extraction worker of this version computed it with the
+        band keys, ``monitor.crawl.extractpool.add_writer_keys``), then near duplicates: the LSH band keys of rec's MinHash select
         candidates through the ``lsh_buckets`` index (no scan), their signatures are compared, and the
         most similar match's group root is returned.  rec's signature is left in
         ``rec.extra["minhash"]`` for ``_after_insert``; ``sig`` and ``keys`` are that signature and its band
         keys when the caller has them already.
         """
-        rec.content_hash = dedup.content_hash(rec.text)
+        if not (worker_hash and rec.content_hash):
+            rec.content_hash = dedup.content_hash(rec.text)
         # the index holds the hash's first digits (m009); the whole hash is compared here (a term
         # ``content_hash = ?`` in SQL would be propagated into the key expression and stop the index's use)
         for root, full in self.db.execute(
@@ -235,13 +246,7 @@ class Writer(CrawlLog):
         """``(article_id, estimated Jaccard)`` of stored near duplicates of a signature, best first
         (``keys``: the signature's band keys, when the caller has computed them already)."""
         keys = dedup.band_keys(signature) if keys is None else keys
-        if not keys:
-            return []
-        q = ",".join("?" * len(keys))
-        cands = [r[0] for r in self.db.execute(
-            f"SELECT article_id FROM lsh_buckets WHERE key IN ({q}) GROUP BY article_id "
-            f"ORDER BY count(*) DESC, article_id LIMIT ?", [*keys, self.max_near_dup_candidates])
-            if r[0] != exclude]
+        cands = self.band_candidates(keys, self.max_near_dup_candidates, exclude=exclude)
         if not cands:
             return []
         q = ",".join("?" * len(cands))
@@ -274,6 +279,7 @@ class Writer(CrawlLog):
         if rec.extra is None:
             rec.extra = {}
         rec.extra["minhash"] = dedup.signature_to_bytes(sig)
+        rec.extra.pop("bands", None)        # sent with the signature that was refused
         return sig
 
     def _save_fingerprint(self, article_id: int, sig: "dedup.Signature", keys: list[int] | None = None,
@@ -286,15 +292,12 @@ class Writer(CrawlLog):
                 try:
                     old_keys = dedup.band_keys(old[0])
                 except ValueError:            # another signature version: find its rows the slow way
-                    self.db.execute("DELETE FROM lsh_buckets WHERE article_id = ?", [article_id])
-                else:
-                    self.db.conn.executemany("DELETE FROM lsh_buckets WHERE key = ? AND article_id = ?",
-                                             [(k, article_id) for k in old_keys])
+                    old_keys = None
+                self.drop_bands(article_id, old_keys)
+        # the bands first: once the fingerprint row exists, the band index would take it in as another writer's
+        self.add_bands(article_id, dedup.band_keys(sig) if keys is None else keys)
         self.db.execute("INSERT OR REPLACE INTO article_fingerprints (article_id, signature) VALUES (?, ?)",
                         [article_id, dedup.signature_to_bytes(sig)])
-        keys = dedup.band_keys(sig) if keys is None else keys
-        self.db.conn.executemany("INSERT OR IGNORE INTO lsh_buckets (key, article_id) VALUES (?, ?)",
-                                 [(k, article_id) for k in keys])
 
     def _after_insert(self, article_id: int, rec: ArticleRecord, sig: "dedup.Signature", keys: list[int]) -> None:
         """Per-article bookkeeping in the same transaction: fingerprint + LSH buckets, story links."""
@@ -369,9 +372,16 @@ class Writer(CrawlLog):
                               "FROM articles WHERE id = ?", [article_id]).fetchone()
         if row is None:
             raise KeyError(f"no article with id {article_id}")
-        old_title, old_text, old_hash, old_fetched, old_modified, dup_of = row
         new_hash = dedup.content_hash(rec.text)
         rec.content_hash = new_hash
+        try:
+            return self._update_article(article_id, rec, row, new_hash)
+        except BaseException:
+            self.forget_band_memory()
+            raise
+
+    def _update_article(self, article_id: int, rec: ArticleRecord, row, new_hash: str) -> StoreResult:
+        old_title, old_text, old_hash, old_fetched, old_modified, dup_of = row
         with self.db.atomic():
             self._add_record_urls(article_id, rec)
             if new_hash == (old_hash or dedup.content_hash(old_text)) and (rec.title or old_title) == old_title:
@@ -415,8 +425,23 @@ class Writer(CrawlLog):
                         [t.name, t.description, t.query, now])
         return [t.name for t in self.topics if t.name in recorded and recorded[t.name] != t.query]
 
-    def _tag_articles(self, article_ids: Iterable[int]) -> None:
-        """(Re)tag these articles with the current topics, in the caller's transaction.
+    def _worker_tags(self, records: Sequence[ArticleRecord], results: Sequence[StoreResult]) -> dict[int, list[str]]:
+        """Article id -> topic names an extraction worker found (``extra["topics"]``), for the new articles whose
+        worker had this writer's topics (``monitor.crawl.extractpool.add_writer_keys``)."""
+        if not self.topics:
+            return {}
+        key, names = topics_key(topic_pairs(self.topics)), {t.name for t in self.topics}
+        found = {}
+        for rec, res in zip(records, results):
+            tags = (rec.extra or {}).get("topics")
+            if (res.status in ("new", "duplicate") and isinstance(tags, (list, tuple)) and len(tags) == 2
+                    and tags[0] == key and isinstance(tags[1], (list, tuple)) and set(tags[1]) <= names):
+                found[res.article_id] = list(tags[1])
+        return found
+
+    def _tag_articles(self, article_ids: Iterable[int], known: dict[int, list[str]] | None = None) -> None:
+        """(Re)tag these articles with the current topics, in the caller's transaction (``known``: the tags of
+        some of them, found by the extraction worker with the same topics: stored as they are).
 
         The stored title and text of the batch are copied into a connection-private FTS5 table with the
         articles_fts tokenizer and each topic is one MATCH there: same semantics as articles_fts, but the
@@ -425,6 +450,14 @@ class Writer(CrawlLog):
         ids = sorted({i for i in article_ids if i})
         if not ids or not self.topics:
             return
+        if known:
+            marks = ",".join("?" * len(known))
+            self.db.execute(f"DELETE FROM article_topics WHERE article_id IN ({marks})", list(known))
+            self.db.conn.executemany("INSERT OR IGNORE INTO article_topics (article_id, topic) VALUES (?, ?)",
+                                     [(aid, name) for aid, names in known.items() for name in names])
+            ids = [i for i in ids if i not in known]
+            if not ids:
+                return
         # contentless (content=''): emptied by 'delete-all' at once; a DELETE would re-tokenize every row
         self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.topic_probe USING fts5(title, text, content='', "
                         f"tokenize='{FTS_TOKENIZE}')")

@@ -12,6 +12,7 @@ match one document?), both run on an in-memory table of the same declaration.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 from typing import Iterable
@@ -386,6 +387,36 @@ def _m010_backfill(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m012_band_memory")
+def _m012_band_memory(db: sqlite_utils.Database) -> None:
+    """Near-duplicate band rows kept in memory until merged (monitor.store.bands).  ``store_state``: named values
+    of the store itself; ``lsh_merged_upto``: the band rows of articles up to this id are in ``lsh_buckets``,
+    those of later articles (and of the articles in ``lsh_unmerged``) wait in the writer's memory and are
+    rebuilt from ``article_fingerprints`` when a writer opens.  Every existing fingerprint has its rows stored
+    already.  ``lsh_filter``: a Bloom filter of the stored keys, so most lookups skip the index."""
+    db.executescript(
+        """
+        CREATE TABLE store_state (
+            name TEXT PRIMARY KEY,
+            value
+        );
+        INSERT INTO store_state (name, value)
+            SELECT 'lsh_merged_upto', coalesce(max(article_id), 0) FROM article_fingerprints;
+        -- articles up to lsh_merged_upto whose text changed since: their new band rows wait in memory too
+        CREATE TABLE lsh_unmerged (
+            article_id INTEGER PRIMARY KEY
+        );
+        -- a Bloom filter of the keys in lsh_buckets (monitor.dedup.bandtier.BandFilter), saved with each merge;
+        -- made from lsh_buckets when missing
+        CREATE TABLE lsh_filter (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            keys INTEGER NOT NULL,               -- keys added (what its size is judged by)
+            bits BLOB NOT NULL
+        );
+        """
+    )
+
+
 # Every migration this version knows, read through the public API: all of them are pending on an empty database.
 KNOWN_MIGRATIONS = frozenset(m.name for m in migrations.pending(sqlite_utils.Database(memory=True)))
 
@@ -436,7 +467,9 @@ def _fts_probe() -> sqlite3.Connection:
     global _probe
     if _probe is None:
         conn = sqlite3.connect(":memory:", check_same_thread=False)
-        conn.execute(f"CREATE VIRTUAL TABLE probe USING fts5({', '.join(FTS_COLUMNS)}, tokenize='{FTS_TOKENIZE}')")
+        # contentless: emptied by 'delete-all' at once (a DELETE would tokenize the document again)
+        conn.execute(f"CREATE VIRTUAL TABLE probe USING fts5({', '.join(FTS_COLUMNS)}, content='', "
+                     f"tokenize='{FTS_TOKENIZE}')")
         _probe = conn
     return _probe
 
@@ -453,6 +486,17 @@ def fts_query_error(query: str) -> str | None:
     return None
 
 
+def topic_pairs(topics) -> tuple[tuple[str, str], ...]:
+    """``(name, query)`` of each topic: what extraction workers need to tag a page (picklable)."""
+    return tuple((t.name, t.query) for t in topics)
+
+
+def topics_key(pairs) -> str:
+    """A short name for one list of ``(name, query)`` pairs: tags a worker computed are used only by a writer
+    whose topics have the same key (``Writer._tag_articles``)."""
+    return hashlib.sha256(repr(tuple(tuple(p) for p in pairs)).encode("utf-8")).hexdigest()[:16]
+
+
 def matching_topics(topics: Iterable, title: str | None, text: str) -> list[str]:
     """Names of the topics (``monitor.topics.Topic``) whose query matches one document (title + text), in
     topic order: the articles index's tokenizer and columns, so a topic query can be tried on sample text."""
@@ -462,4 +506,4 @@ def matching_topics(topics: Iterable, title: str | None, text: str) -> list[str]
         try:
             return [t.name for t in topics if conn.execute("SELECT 1 FROM probe WHERE probe MATCH ?", [t.query]).fetchone()]
         finally:
-            conn.execute("DELETE FROM probe")
+            conn.execute("INSERT INTO probe (probe) VALUES ('delete-all')")

@@ -39,8 +39,13 @@ def test_new_article_gets_fingerprint_and_buckets(fresh_db):
     blob = fresh_db.db.execute("SELECT signature FROM article_fingerprints WHERE article_id = ?",
                                [res.article_id]).fetchone()[0]
     assert dedup.signature_from_bytes(blob) == dedup.minhash(STORY)
-    keys = {k for (k,) in fresh_db.db.execute("SELECT key FROM lsh_buckets WHERE article_id = ?", [res.article_id])}
-    assert keys == set(dedup.band_keys(dedup.minhash(STORY)))
+    keys = set(dedup.band_keys(dedup.minhash(STORY)))
+    assert fresh_db.band_rows(res.article_id) == keys          # in memory until MONITOR_LSH_MEMORY articles wait
+    assert fresh_db.count("lsh_buckets") == 0
+    assert fresh_db.merge_bands(force=True) == len(keys)
+    stored = {k for (k,) in fresh_db.db.execute("SELECT key FROM lsh_buckets WHERE article_id = ?", [res.article_id])}
+    assert stored == keys == fresh_db.band_rows(res.article_id)
+    assert fresh_db.db.execute("SELECT value FROM store_state WHERE name = 'lsh_merged_upto'").fetchone()[0] == res.article_id
     assert fresh_db.db.execute("SELECT content_hash FROM articles").fetchone()[0] == dedup.content_hash(STORY)
 
 
@@ -234,6 +239,8 @@ def test_update_article_keeps_previous_version(fresh_db):
     # the fingerprint follows the new text; old bucket rows are gone
     blob = fresh_db.db.execute("SELECT signature FROM article_fingerprints").fetchone()[0]
     assert dedup.signature_from_bytes(blob) == dedup.minhash(changed)
+    assert fresh_db.band_rows(a.article_id) == set(dedup.band_keys(dedup.minhash(changed)))
+    fresh_db.merge_bands(force=True)
     keys = {k for (k,) in fresh_db.db.execute("SELECT key FROM lsh_buckets")}
     assert keys == set(dedup.band_keys(dedup.minhash(changed)))
     # FTS follows the text
@@ -260,8 +267,11 @@ def test_update_article_twice_keeps_every_version(fresh_db):
     assert rows[1][2] == STORY + " Second."
 
 
-def test_update_article_uses_precomputed_signature(fresh_db):
+@pytest.mark.parametrize("merged", [False, True], ids=["bands-in-memory", "bands-stored"])
+def test_update_article_uses_precomputed_signature(fresh_db, merged):
     [a] = store(fresh_db, rec("https://a.example/story"))
+    if merged:                        # the old rows are in lsh_buckets: the update deletes them there
+        fresh_db.merge_bands(force=True)
     res = fresh_db.update_article(a.article_id, rec("https://a.example/story", OTHER_TOPIC,
                                                     extra={"minhash": dedup.fingerprint(OTHER_TOPIC)}))
     assert res.status == "updated"
@@ -270,6 +280,14 @@ def test_update_article_uses_precomputed_signature(fresh_db):
     # the old text's bands no longer find the article; the new text's do
     assert fresh_db.near_duplicates(dedup.minhash(STORY)) == []
     assert [aid for aid, _ in fresh_db.near_duplicates(dedup.minhash(OTHER_TOPIC))] == [a.article_id]
+    assert fresh_db.band_rows(a.article_id) == set(dedup.band_keys(dedup.minhash(OTHER_TOPIC)))
+    if merged:                        # the old rows left lsh_buckets; the new ones wait in memory, listed
+        assert fresh_db.count("lsh_buckets") == 0
+        assert fresh_db.db.execute("SELECT article_id FROM lsh_unmerged").fetchall() == [(a.article_id,)]
+        fresh_db.merge_bands(force=True)
+        assert {k for (k,) in fresh_db.db.execute("SELECT key FROM lsh_buckets")} == set(
+            dedup.band_keys(dedup.minhash(OTHER_TOPIC)))
+        assert fresh_db.count("lsh_unmerged") == 0
 
 
 def test_update_unknown_article(fresh_db):

@@ -1,0 +1,236 @@
+"""The newest LSH band rows, held in memory until they are merged into the stored index (pure: numpy only).
+
+Why: a near-duplicate lookup needs ``(band key, article)`` rows indexed by key, and band keys are hashes, so
+every new article adds ``BANDS`` rows at random places of that index.  Written as they come, a batch of 500
+articles touches about 21,000 index pages: once the index outgrows the page cache (about 100,000 articles),
+every batch rewrites most of it, and the writes per article grow with the file.  Rows kept here instead are
+merged into the stored index in key order, many at a time (``monitor.store.bands``): each stored page is then
+rewritten once per merge, not once per batch.
+
+``BandTier`` maps band keys to article ids: a small dict for the rows added last and a sorted pair of numpy
+arrays for the rest (the dict is folded into the arrays every ``fold_rows`` rows: a linear merge, no re-sort).
+An article's rows are either here or stored, never both, so candidate counts add up.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable, Sequence
+
+import numpy as np
+
+
+class BandTier:
+    """Band key -> article ids for the articles not merged into the stored index yet.
+
+    Rows go to a dict first (``pending``) and are folded into the sorted arrays by ``fold()`` (the caller
+    does it once ``needs_fold``, and adds the folded keys to its ``BandFilter``): lookups read the dict for
+    every key and the arrays only for the keys the filter may hold."""
+
+    def __init__(self, fold_rows: int = 200_000):
+        self.fold_rows = fold_rows
+        self._keys = np.empty(0, dtype=np.int64)      # sorted
+        self._ids = np.empty(0, dtype=np.int64)       # article id of each key (same order)
+        self._pending: dict[int, list[int]] = {}     # rows added since the last fold
+        self._pending_rows = 0
+        self._articles: set[int] = set()
+
+    # ---- size
+    @property
+    def articles(self) -> int:
+        """Number of articles with rows here."""
+        return len(self._articles)
+
+    @property
+    def rows(self) -> int:
+        return len(self._keys) + self._pending_rows
+
+    @property
+    def needs_fold(self) -> bool:
+        return self._pending_rows >= self.fold_rows
+
+    @property
+    def folded_keys(self) -> np.ndarray:
+        """The keys of the sorted arrays (sorted)."""
+        return self._keys
+
+    def __contains__(self, article_id: int) -> bool:
+        return article_id in self._articles
+
+    def nbytes(self) -> int:
+        """Memory held by the sorted arrays (the pending dict is at most ``fold_rows`` rows)."""
+        return self._keys.nbytes + self._ids.nbytes
+
+    # ---- changes
+    def add(self, article_id: int, keys: Iterable[int]) -> None:
+        """Add an article's band keys (an article without keys, e.g. an empty text, adds nothing)."""
+        if article_id in self._articles:
+            return
+        pending = self._pending
+        n = 0
+        for k in keys:
+            ids = pending.get(k)
+            if ids is None:
+                pending[k] = [article_id]
+            else:
+                ids.append(article_id)
+            n += 1
+        if n:
+            self._pending_rows += n
+            self._articles.add(article_id)
+
+    def add_bulk(self, article_ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """Add many articles at once, straight into the sorted arrays: ``article_ids`` (n,) and their band keys
+        ``keys`` (n, BANDS).  Returns the keys added (for the caller's filter)."""
+        article_ids = np.asarray(article_ids, dtype=np.int64)
+        keys = np.asarray(keys, dtype=np.int64).reshape(len(article_ids), -1)
+        new = np.fromiter((a not in self._articles for a in article_ids.tolist()), dtype=bool, count=len(article_ids))
+        article_ids, keys = article_ids[new], keys[new]
+        if not len(article_ids):
+            return np.empty(0, dtype=np.int64)
+        flat_keys = keys.reshape(-1)
+        self._merge_sorted(flat_keys, np.repeat(article_ids, keys.shape[1]))
+        self._articles.update(int(a) for a in article_ids)
+        return flat_keys
+
+    def fold(self) -> np.ndarray:
+        """Move the pending rows into the sorted arrays; returns their keys."""
+        if not self._pending:
+            return np.empty(0, dtype=np.int64)
+        keys = np.fromiter((k for k, ids in self._pending.items() for _ in ids), dtype=np.int64, count=self._pending_rows)
+        ids = np.fromiter((a for ids in self._pending.values() for a in ids), dtype=np.int64, count=self._pending_rows)
+        self._pending, self._pending_rows = {}, 0
+        self._merge_sorted(keys, ids)
+        return keys
+
+    def remove(self, article_id: int) -> None:
+        """Drop an article's rows (its text changed: new keys follow, or it moves to the stored index)."""
+        if article_id not in self._articles:
+            return
+        for k in [k for k, ids in self._pending.items() if article_id in ids]:
+            ids = [a for a in self._pending[k] if a != article_id]
+            self._pending_rows -= len(self._pending[k]) - len(ids)
+            if ids:
+                self._pending[k] = ids
+            else:
+                del self._pending[k]
+        keep = self._ids != article_id
+        self._keys, self._ids = self._keys[keep], self._ids[keep]
+        self._articles.discard(article_id)
+
+    def drop_upto(self, article_id: int) -> None:
+        """Drop the rows of every article with an id up to ``article_id`` (merged by another writer)."""
+        if not any(a <= article_id for a in self._articles):
+            return
+        for k in list(self._pending):
+            ids = [a for a in self._pending[k] if a > article_id]
+            self._pending_rows -= len(self._pending[k]) - len(ids)
+            if ids:
+                self._pending[k] = ids
+            else:
+                del self._pending[k]
+        keep = self._ids > article_id
+        self._keys, self._ids = self._keys[keep], self._ids[keep]
+        self._articles = {a for a in self._articles if a > article_id}
+
+    def clear(self) -> None:
+        self.__init__(self.fold_rows)
+
+    # ---- reads
+    def candidates(self, keys: Sequence[int], folded: Sequence[int] | None = None) -> Counter:
+        """Article id -> number of ``keys`` it has rows for.  ``folded``: the keys to look up in the sorted
+        arrays (those a filter of them may hold; default all)."""
+        found: Counter = Counter()
+        pending = self._pending
+        for k in keys:
+            ids = pending.get(k)
+            if ids:
+                found.update(ids)
+        folded = keys if folded is None else folded
+        if len(self._keys) and len(folded):
+            probe = np.asarray(folded, dtype=np.int64)
+            lo = np.searchsorted(self._keys, probe, side="left")
+            lo = np.minimum(lo, len(self._keys) - 1)
+            for at in lo[self._keys[lo] == probe].tolist():
+                key = self._keys[at]
+                while at < len(self._keys) and self._keys[at] == key:
+                    found[int(self._ids[at])] += 1
+                    at += 1
+        return found
+
+    def sorted_rows(self) -> list[tuple[int, int]]:
+        """Every ``(key, article_id)`` row in key order (for a merge into the stored index)."""
+        self.fold()
+        return list(zip(self._keys.tolist(), self._ids.tolist()))
+
+    # ---- internals
+    def _merge_sorted(self, keys: np.ndarray, ids: np.ndarray) -> None:
+        order = np.lexsort((ids, keys))
+        keys, ids = keys[order], ids[order]
+        if not len(self._keys):
+            self._keys, self._ids = keys, ids
+            return
+        at = np.searchsorted(self._keys, keys, side="right")
+        self._keys = np.insert(self._keys, at, keys)
+        self._ids = np.insert(self._ids, at, ids)
+
+
+_CHUNK = 65_536
+_LOW, _32, _ONE, _3, _7 = np.uint64(0xFFFFFFFF), np.uint64(32), np.uint64(1), np.uint64(3), np.uint64(7)
+
+
+_HASHES = 5
+_SEQ = np.arange(_HASHES, dtype=np.uint64)
+
+
+class BandFilter:
+    """A Bloom filter of the stored band keys: most keys of a new article are in no stored row, and asking
+    the filter first saves the index probes (page reads at random places of a file much bigger than the page
+    cache) for those.  ``HASHES`` bit positions per key come from the key itself (band keys are 64-bit
+    hashes already): double hashing of its two 32-bit halves.  Sized at 12-24 bits per key when made and
+    remade at twice the size once the keys pass 8 bits each: at most about 2 % false positives.
+    A false positive costs one probe; there are no false negatives."""
+
+    HASHES = _HASHES
+    MIN_BITS = 1 << 20
+
+    def __init__(self, bits: np.ndarray | None = None, keys: int = 0, capacity_keys: int = 0):
+        if bits is None:
+            nbits = self.MIN_BITS
+            while nbits < 12 * capacity_keys:
+                nbits <<= 1
+            bits = np.zeros(nbits // 8, dtype=np.uint8)
+        self.bits = bits
+        self.keys = keys                 # keys added (with repeats): what the size is judged by
+        self._mask = np.uint64(len(bits) * 8 - 1)
+
+    @property
+    def capacity(self) -> int:
+        return len(self.bits) * 8 // 8   # keys at 8 bits each
+
+    def _positions(self, keys) -> np.ndarray:
+        k = np.asarray(keys, dtype=np.int64).view(np.uint64).reshape(-1, 1)
+        with np.errstate(over="ignore"):
+            return ((k & _LOW) + ((k >> _32) | _ONE) * _SEQ) & self._mask
+
+    def add(self, keys) -> None:
+        keys = np.asarray(keys, dtype=np.int64).reshape(-1)
+        for i in range(0, len(keys), _CHUNK):       # small temporaries: big fresh arrays cost page faults
+            pos = self._positions(keys[i:i + _CHUNK]).reshape(-1)
+            byte, bit = (pos >> _3).astype(np.intp), (pos & _7).astype(np.uint8)
+            for b in range(8):          # one bit value per pass: repeated bytes in a pass then write the same value
+                at = byte[bit == b]
+                self.bits[at] |= np.uint8(1 << b)
+        self.keys += len(keys)
+
+    def might_contain(self, keys) -> np.ndarray:
+        """Bool per key: False means the key was never added."""
+        pos = self._positions(keys)
+        return ((self.bits[pos >> _3] >> (pos & _7).astype(np.uint8)) & 1).all(axis=1)
+
+    def to_bytes(self) -> bytes:
+        return self.bits.tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, keys: int) -> "BandFilter":
+        return cls(np.frombuffer(data, dtype=np.uint8).copy(), keys)

@@ -1,0 +1,216 @@
+"""The LSH band index of near-duplicate detection: stored rows plus the newest rows held in memory.
+
+``lsh_buckets`` holds ``(band key, article)`` rows for every article up to ``store_state.lsh_merged_upto``;
+the band rows of later articles live in the writer's memory (``monitor.dedup.bandtier.BandTier``) and are
+merged into ``lsh_buckets`` in key order once ``MONITOR_LSH_MEMORY`` articles have gathered (see bandtier for
+why: band keys are hashes, so rows written as they come rewrite most of the index with every batch).
+Nothing is lost when the process dies: the memory part is rebuilt from ``article_fingerprints`` (written
+with each article, in its transaction) for the articles after ``lsh_merged_upto`` and those listed in
+``lsh_unmerged`` (older articles whose text changed).  A writer also takes in the fingerprints another
+process wrote since its last batch, so two writers of one file still see each other's articles.
+
+``lsh_filter`` is a Bloom filter of the stored keys (``BandFilter``), saved with each merge; in memory it also
+takes the keys the tier folds into its sorted arrays.  A lookup reads the tier's newest rows (a dict) for every
+key, and the sorted arrays and the index only for the keys the filter may hold: most keys of a new article are
+in no row at all.  ``lsh_buckets`` changes only in a merge (and loses rows when a text changes), so the saved
+filter always covers it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from monitor.dedup import fingerprints as dedup
+from monitor.dedup.bandtier import BandFilter, BandTier
+
+MERGED_UPTO = "lsh_merged_upto"
+_LOAD_CHUNK = 20_000
+
+
+class BandIndex:
+    """Mixin of ``monitor.store.articles.Writer``: band rows in, candidates out (``self.db``: its Database)."""
+
+    band_memory_articles: int = 50_000     # MONITOR_LSH_MEMORY: articles whose band rows wait in memory
+    band_fold_rows: int = 200_000          # rows the tier's dict gathers before they go to its sorted arrays
+    _tier: BandTier | None = None
+    _filter: BandFilter | None = None
+    _band_memory_on: bool | None = None    # None: not looked up yet (the file has store_state: m012)
+    _tier_merged_upto = 0                  # lsh_merged_upto when the tier was last in step with the file
+    _tier_upto = 0                         # the highest article id whose fingerprint the tier has taken in
+    _tier_unmerged = 0                     # lsh_unmerged rows the tier has taken in
+
+    # ---- reads
+    def band_candidates(self, keys: list[int], limit: int, exclude: int | None = None) -> list[int]:
+        """Articles sharing band keys with ``keys``, most shared keys first (then oldest), at most ``limit``."""
+        if not keys:
+            return []
+        tier = self._synced_tier()
+        probe = keys if tier is None else [k for k, m in zip(keys, self._filter.might_contain(keys).tolist()) if m]
+        counts = tier.candidates(keys, folded=probe) if tier is not None else Counter()
+        if probe:
+            q = ",".join("?" * len(probe))
+            for aid, n in self.db.execute(
+                    f"SELECT article_id, count(*) FROM lsh_buckets WHERE key IN ({q}) GROUP BY article_id "
+                    "ORDER BY count(*) DESC, article_id LIMIT ?", [*probe, limit + 1]):
+                counts[aid] += n
+        counts.pop(exclude, None)
+        return [aid for aid, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+
+    def band_rows(self, article_id: int) -> set[int]:
+        """The band keys recorded for an article, stored or in memory (for checks and tests)."""
+        tier = self._synced_tier()
+        if tier is not None and article_id in tier:
+            return {k for k, a in tier.sorted_rows() if a == article_id}
+        return {k for (k,) in self.db.execute("SELECT key FROM lsh_buckets WHERE article_id = ?", [article_id])}
+
+    # ---- writes (in the caller's transaction)
+    def add_bands(self, article_id: int, keys: list[int]) -> None:
+        """Record an article's band keys (in memory until the next merge)."""
+        tier = self._synced_tier()
+        if tier is None:                   # a file from before m012
+            self.db.conn.executemany("INSERT OR IGNORE INTO lsh_buckets (key, article_id) VALUES (?, ?)",
+                                     [(k, article_id) for k in keys])
+            return
+        if article_id <= self._tier_merged_upto:      # a changed text of an article merged before
+            if self.db.execute("INSERT OR IGNORE INTO lsh_unmerged (article_id) VALUES (?)", [article_id]).rowcount:
+                self._tier_unmerged += 1
+        tier.add(article_id, keys)
+        self._tier_upto = max(self._tier_upto, article_id)
+        if tier.needs_fold:
+            self._filter.add(tier.fold())
+            self._grow_filter()
+
+    def drop_bands(self, article_id: int, keys: list[int] | None) -> None:
+        """Forget an article's band keys (``keys``: its old keys; None when they cannot be computed)."""
+        tier = self._synced_tier()
+        if tier is not None and (article_id in tier or article_id > self._tier_merged_upto):
+            tier.remove(article_id)
+        elif keys is None:
+            self.db.execute("DELETE FROM lsh_buckets WHERE article_id = ?", [article_id])
+        else:
+            self.db.conn.executemany("DELETE FROM lsh_buckets WHERE key = ? AND article_id = ?",
+                                     [(k, article_id) for k in keys])
+
+    def merge_bands(self, force: bool = False) -> int:
+        """Move the in-memory band rows into ``lsh_buckets`` (in key order) when ``MONITOR_LSH_MEMORY`` articles
+        have gathered, or always with ``force``; the filter is saved with them.  Runs in the caller's
+        transaction; returns the rows moved."""
+        tier = self._synced_tier()
+        if tier is None or (not force and tier.articles < self.band_memory_articles):
+            return 0
+        self._filter.add(tier.fold())
+        rows = tier.sorted_rows()
+        upto = max(self._tier_upto, self._tier_merged_upto)
+        with self.db.atomic():
+            self.db.conn.executemany("INSERT OR IGNORE INTO lsh_buckets (key, article_id) VALUES (?, ?)", rows)
+            if self._filter.keys > self._filter.capacity:
+                self._filter = self._filter_from_index()
+            self._save_filter()
+            self.db.execute("DELETE FROM lsh_unmerged")
+            self.db.execute("INSERT INTO store_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE "
+                            "SET value = excluded.value", [MERGED_UPTO, upto])
+        tier.clear()
+        self._tier_merged_upto, self._tier_unmerged = upto, 0
+        return len(rows)
+
+    def forget_band_memory(self) -> None:
+        """Drop the in-memory rows and filter (a failed transaction may have left rows of articles never
+        stored); they are read again from the file when next needed."""
+        self._tier = None
+        self._filter = None
+
+    # ---- the in-memory part, in step with the file
+    def _synced_tier(self) -> BandTier | None:
+        """The in-memory rows, having taken in what other writers did since the last call (None: a file from
+        before m012, written to ``lsh_buckets`` directly, as a writer then did)."""
+        if self._band_memory_on is None:
+            self._band_memory_on = self.db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'store_state'").fetchone() is not None
+        if not self._band_memory_on:
+            return None
+        merged = self._merged_upto()
+        if self._tier is None:
+            self._tier = BandTier(self.band_fold_rows)
+            self._tier_merged_upto = self._tier_upto = merged
+            self._tier_unmerged = 0
+            self._filter = self._saved_filter()
+        elif merged > self._tier_merged_upto:        # another writer merged (its rows and ours)
+            self._tier.drop_upto(merged)
+            self._tier_merged_upto = merged
+            self._tier_upto = max(self._tier_upto, merged)
+            self._tier_unmerged = 0
+            self._filter = self._saved_filter()
+            self._filter.add(self._tier.folded_keys)
+        newest = self.db.execute("SELECT max(article_id) FROM article_fingerprints").fetchone()[0] or 0
+        if newest > self._tier_upto:
+            self._load_fingerprints("article_id > ? AND article_id <= ?", [self._tier_upto, newest])
+            self._tier_upto = newest
+        unmerged = self.db.execute("SELECT count(*) FROM lsh_unmerged").fetchone()[0]
+        if unmerged != self._tier_unmerged:
+            self._load_fingerprints("article_id IN (SELECT article_id FROM lsh_unmerged)", [], reload=True)
+            self._tier_unmerged = unmerged
+        return self._tier
+
+    def _merged_upto(self) -> int:
+        row = self.db.execute("SELECT value FROM store_state WHERE name = ?", [MERGED_UPTO]).fetchone()
+        return int(row[0]) if row else 0
+
+    def _load_fingerprints(self, where: str, params: list, reload: bool = False) -> None:
+        """Take in the band keys of the fingerprints ``where`` selects (``reload``: replacing the rows the tier
+        has for those articles)."""
+        after = 0
+        while True:
+            rows = self.db.execute(
+                f"SELECT article_id, signature FROM article_fingerprints WHERE {where} AND article_id > ? "
+                "ORDER BY article_id LIMIT ?", [*params, after, _LOAD_CHUNK]).fetchall()
+            if not rows:
+                return
+            after = rows[-1][0]
+            ids, values = [], []
+            for aid, blob in rows:
+                if reload:
+                    self._tier.remove(aid)
+                try:
+                    sig = dedup.signature_from_bytes(blob)
+                except (ValueError, TypeError):     # another signature version: no band rows (as when stored)
+                    continue
+                if not sig.empty:
+                    ids.append(aid)
+                    values.append(sig.hashvalues)
+            if ids:
+                self._filter.add(self._tier.add_bulk(np.asarray(ids, dtype=np.int64),
+                                                     dedup.band_keys_bulk(np.stack(values))))
+                self._grow_filter()
+
+    # ---- the filter of the stored keys
+    def _saved_filter(self) -> BandFilter:
+        row = self.db.execute("SELECT keys, bits FROM lsh_filter WHERE id = 1").fetchone()
+        if row is not None:
+            return BandFilter.from_bytes(row[1], row[0])
+        made = self._filter_from_index()
+        self._filter = made
+        self._save_filter()
+        return made
+
+    def _grow_filter(self) -> None:
+        """Remake the filter twice as big once it holds more keys than its size is meant for."""
+        if self._filter.keys > self._filter.capacity:
+            self._filter = self._filter_from_index()
+            self._filter.add(self._tier.folded_keys)
+
+    def _filter_from_index(self) -> BandFilter:
+        """A filter made from every key in ``lsh_buckets``, sized for twice as many."""
+        count = self.db.execute("SELECT count(*) FROM lsh_buckets").fetchone()[0]
+        made = BandFilter(capacity_keys=2 * (count + (self._tier.rows if self._tier is not None else 0)))
+        cur = self.db.execute("SELECT key FROM lsh_buckets")
+        while True:
+            chunk = cur.fetchmany(65_536)
+            if not chunk:
+                return made
+            made.add(np.fromiter((k for (k,) in chunk), dtype=np.int64, count=len(chunk)))
+
+    def _save_filter(self) -> None:
+        self.db.execute("INSERT OR REPLACE INTO lsh_filter (id, keys, bits) VALUES (1, ?, ?)",
+                        [self._filter.keys, self._filter.to_bytes()])

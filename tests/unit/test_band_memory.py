@@ -1,0 +1,181 @@
+"""Near-duplicate band rows kept in memory (monitor.dedup.bandtier, monitor.store.bands) find the same
+duplicates as rows written at once: across merges, after a crash, after a rolled-back batch, between two
+writers of one file, and in a file converted from before m012."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+import sqlite_utils
+
+from monitor.dedup import fingerprints as dedup
+from monitor.dedup.bandtier import BandFilter, BandTier
+from monitor.store.articles import Writer
+from monitor.store.db import open_writer
+from monitor.store.records import ArticleRecord
+from monitor.store.schema import migrations
+from tests.support.dedup_samples import EXACT_COPY, NEAR_COPY, OTHER_TOPIC, SAME_TOPIC, STORY
+
+
+# --------------------------------------------------------------------------- BandTier against a plain model
+
+def test_band_tier_matches_a_plain_multimap():
+    rnd = random.Random(7)
+    tier = BandTier(fold_rows=37)             # folded often: the sorted arrays and the pending dict both serve
+    model: dict[int, list[int]] = {}
+    key_pool = [rnd.getrandbits(63) - 2 ** 62 for _ in range(300)]
+    next_id = 1
+    for step in range(600):
+        op = rnd.random()
+        if op < 0.6:
+            keys = rnd.sample(key_pool, 6)
+            tier.add(next_id, keys)
+            model[next_id] = keys
+            next_id += 1
+        elif op < 0.7 and model:
+            aid = rnd.choice(list(model))
+            tier.remove(aid)
+            del model[aid]
+        elif op < 0.75 and model:
+            cut = rnd.choice(list(model))
+            tier.drop_upto(cut)
+            model = {a: k for a, k in model.items() if a > cut}
+        elif op < 0.8:
+            ids = np.arange(next_id, next_id + 4, dtype=np.int64)
+            keys = np.array([rnd.sample(key_pool, 6) for _ in ids], dtype=np.int64)
+            tier.add_bulk(ids, keys)
+            model.update({int(a): k.tolist() for a, k in zip(ids, keys)})
+            next_id += 4
+        if tier.needs_fold or op > 0.95:
+            tier.fold()
+        probe = rnd.sample(key_pool, 10)
+        expected = Counter(a for a, keys in model.items() for k in keys if k in probe)
+        assert tier.candidates(probe) == expected, step
+        assert tier.articles == len(model)
+    rows = tier.sorted_rows()
+    assert [k for k, _ in rows] == sorted(k for k, _ in rows)
+    assert sorted(rows) == sorted((k, a) for a, keys in model.items() for k in keys)
+
+
+def test_band_filter_has_no_false_negatives_and_few_false_positives():
+    rng = np.random.default_rng(3)
+    keys = rng.integers(-2 ** 63, 2 ** 63 - 1, size=200_000, dtype=np.int64)
+    made = BandFilter(capacity_keys=100_000)
+    made.add(keys[:100_000])
+    assert made.might_contain(keys[:100_000]).all()
+    assert made.might_contain(keys[100_000:]).mean() < 0.01
+    full = BandFilter()                                  # at its intended load (8 bits a key)
+    full.add(keys[:full.capacity])
+    assert full.might_contain(keys[:full.capacity]).all()
+    assert full.might_contain(rng.integers(-2 ** 63, 2 ** 63 - 1, size=100_000, dtype=np.int64)).mean() < 0.03
+    again = BandFilter.from_bytes(made.to_bytes(), made.keys)
+    assert (again.might_contain(keys) == made.might_contain(keys)).all() and again.keys == 100_000
+
+
+def test_band_tier_ignores_an_article_added_twice():
+    tier = BandTier()
+    tier.add(1, [5, 6])
+    tier.add(1, [5, 6])
+    tier.add_bulk(np.array([1, 2]), np.array([[5, 6], [6, 7]]))
+    assert tier.candidates([5, 6, 7]) == Counter({1: 2, 2: 2})
+    assert tier.rows == 4
+
+
+# --------------------------------------------------------------------------- the writer
+
+TEXTS = [STORY, OTHER_TOPIC, EXACT_COPY, SAME_TOPIC, NEAR_COPY]
+
+
+def records(start: int, n: int) -> list[ArticleRecord]:
+    return [ArticleRecord(url=f"https://s{i % 4}.example/a/{i}", source=f"s{i % 4}", title=f"Title {i}",
+                          text=TEXTS[i % len(TEXTS)] + ("" if i % 3 else f" Update {i // 5}."))
+            for i in range(start, start + n)]
+
+
+def outcome(writer: Writer, batches) -> list[tuple[str, int | None]]:
+    return [(r.status, r.duplicate_of) for b in batches for r in writer.write_batch(b)]
+
+
+@pytest.mark.parametrize("memory,fold", [(0, 200_000), (3, 200_000), (10_000, 200_000), (10_000, 50), (7, 100)],
+                         ids=["merge-every-batch", "merge-often", "never-merge", "never-merge-fold-often",
+                              "merge-and-fold"])
+def test_same_duplicates_whatever_is_kept_in_memory(tmp_path, memory, fold):
+    batches = [records(i, 4) for i in range(0, 40, 4)]
+    with open_writer(tmp_path / "ref.db") as ref:
+        ref.band_memory_articles = 0              # every batch's rows stored at once: the former behaviour
+        expected = outcome(ref, batches)
+    assert sum(s == "duplicate" for s, _ in expected) > 20
+    with open_writer(tmp_path / "m.db") as w:
+        w.band_memory_articles, w.band_fold_rows = memory, fold
+        assert outcome(w, batches) == expected
+        stored = w.count("lsh_buckets")
+    assert (stored == 0) == (memory == 10_000)
+
+
+def test_rows_in_memory_survive_a_crash(tmp_path):
+    path = tmp_path / "m.db"
+    w = open_writer(path)
+    w.band_memory_articles = 10_000
+    [first] = w.write_batch([records(0, 1)[0]])
+    assert w.count("lsh_buckets") == 0
+    w.db.conn.close()                             # gone without a merge: as after kill -9
+    with open_writer(path) as again:              # rebuilt from article_fingerprints
+        [copy] = again.write_batch([ArticleRecord(url="https://other.example/x", source="other", text=NEAR_COPY)])
+        assert (copy.status, copy.duplicate_of) == ("duplicate", first.article_id)
+        assert again.band_rows(first.article_id) == set(dedup.band_keys(dedup.minhash(records(0, 1)[0].text)))
+
+
+def test_a_rolled_back_batch_leaves_no_rows_behind(tmp_path, monkeypatch):
+    with open_writer(tmp_path / "m.db") as w:
+        w.write_batch(records(0, 1))
+        monkeypatch.setattr(w, "_tag_articles", lambda *a: (_ for _ in ()).throw(RuntimeError("disk gone")))
+        with pytest.raises(RuntimeError):
+            w.write_batch([ArticleRecord(url="https://x.example/1", source="x", text=OTHER_TOPIC)])
+        monkeypatch.undo()
+        assert w.count() == 1
+        # the rolled-back article's id is used again by an unrelated text: not its near duplicate
+        [res] = w.write_batch([ArticleRecord(url="https://y.example/2", source="y", text=SAME_TOPIC)])
+        [probe] = w.write_batch([ArticleRecord(url="https://z.example/3", source="z", text=OTHER_TOPIC)])
+        assert res.status == "new" and probe.status == "new" and probe.duplicate_of is None
+
+
+def test_two_writers_of_one_file_see_each_other(tmp_path):
+    path = tmp_path / "m.db"
+    a, b = open_writer(path), open_writer(path)
+    try:
+        for w in (a, b):
+            w.band_memory_articles = 10_000
+        [first] = a.write_batch([ArticleRecord(url="https://a.example/1", source="a", text=STORY)])
+        [copy] = b.write_batch([ArticleRecord(url="https://b.example/1", source="b", text=NEAR_COPY)])
+        assert (copy.status, copy.duplicate_of) == ("duplicate", first.article_id)
+        [other] = b.write_batch([ArticleRecord(url="https://b.example/2", source="b", text=OTHER_TOPIC)])
+        assert b.merge_bands(force=True) == 3 * dedup.BANDS       # a's STORY (taken in by b) and b's two
+        # a's memory still holds STORY: it drops what b merged instead of counting it twice
+        assert [aid for aid, _ in a.near_duplicates(dedup.minhash(OTHER_TOPIC))] == [other.article_id]
+        assert a.band_rows(first.article_id) == set(dedup.band_keys(dedup.minhash(STORY)))
+        assert a.band_candidates(dedup.band_keys(dedup.minhash(STORY)), 10) == [first.article_id, copy.article_id]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_m012_converts_an_m011_database(tmp_path):
+    p = tmp_path / "old.db"
+    db = sqlite_utils.Database(p)
+    migrations.apply(db, stop_before="m012_band_memory")
+    old = Writer(db, p)                          # before m012: band rows written to lsh_buckets at once
+    [first, second] = old.write_batch([ArticleRecord(url="https://a.example/1", source="a", text=STORY),
+                                       ArticleRecord(url="https://a.example/2", source="a", text=OTHER_TOPIC)])
+    assert old.count("lsh_buckets") == 2 * dedup.BANDS
+    old.close()
+    with open_writer(p) as w:
+        assert w.db.execute("SELECT value FROM store_state WHERE name = 'lsh_merged_upto'").fetchone()[0] == 2
+        [copy] = w.write_batch([ArticleRecord(url="https://b.example/1", source="b", text=NEAR_COPY)])
+        assert (copy.status, copy.duplicate_of) == ("duplicate", first.article_id)
+        assert w.count("lsh_buckets") == 2 * dedup.BANDS          # the new rows wait in memory
+        assert w.band_rows(copy.article_id) == set(dedup.band_keys(dedup.minhash(NEAR_COPY)))
+        assert w.merge_bands(force=True) == dedup.BANDS
+        assert w.count("lsh_buckets") == 3 * dedup.BANDS
