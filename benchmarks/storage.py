@@ -9,9 +9,9 @@ then full-text search latency, at growing sizes of one database.
 
 Articles: Zipf-distributed pseudo-words (100k vocabulary), lengths log-normal around 550 words (title ~9,
 description ~25 words), 30 sources, published at a random minute of three years, 1 extra URL variant each; 6 % name Kazakhstan, 6 % the United States
-(so the bundled topics tag some).  The MinHash (random values: unrelated texts), its band keys and
-the topic tags come precomputed in ``extra`` as extraction workers send them
-(``monitor.crawl.extractpool.add_writer_keys``, counted in "gen s", not in the write rate).  Inserting is timed per segment (0 -> 10k -> 100k -> 1M);
+(so the bundled topics tag some).  The content hash, the MinHash (random values: unrelated texts) and
+its band keys come precomputed as extraction workers send them (``monitor.crawl.extractpool.add_writer_keys``,
+counted in "gen s", not in the write rate).  Inserting is timed per segment (0 -> 10k -> 100k -> 1M);
 the rate is articles per second of ``write_batch`` wall time (text generation excluded).
 
 Search: at each size, 100 queries of four selectivities (rare words, ~0.1-1 % words, common words, phrases)
@@ -95,8 +95,8 @@ class Generator:
             i += k
         return "\n".join(paras)
 
-    def batch(self, start: int, n: int, topics: tuple = ()) -> list[ArticleRecord]:
-        """n articles as extraction workers send them: signature, band keys and ``topics`` tags in ``extra``."""
+    def batch(self, start: int, n: int) -> list[ArticleRecord]:
+        """n articles as extraction workers send them: content hash, signature and band keys in ``extra``."""
         lengths = np.clip(self.rng.lognormal(np.log(550), 0.55, n), 60, 6000).astype(int)
         marks = self.rng.random((n, 2))
         sigs = self.rng.integers(0, 2**32, size=(n, dedup.NUM_PERM), dtype=np.uint64).astype(np.uint32)
@@ -121,7 +121,7 @@ class Generator:
                 published=(EPOCH + timedelta(minutes=int(minutes[j]))).isoformat(),
                 language="en", word_count=int(lengths[j]), description=self.text(25).replace("\n", " "),
                 image=f"https://{src}.example/img/{i}.jpg", variants=[url + "?utm_source=rss"], extra={}))
-            add_writer_keys(out[-1], topics, sig=dedup.Signature(sigs[j], int(lengths[j])))
+            add_writer_keys(out[-1], sig=dedup.Signature(sigs[j], int(lengths[j])))
         return out
 
 
@@ -282,7 +282,6 @@ def main(argv=None) -> int:
     if db.exists():
         print(f"{db} exists: pass a new file name", file=sys.stderr)
         return 2
-    from monitor.store.schema import topic_pairs
     from monitor.topics import load_topics
 
     gen = Generator()
@@ -301,7 +300,6 @@ def main(argv=None) -> int:
           "   search p50/p95 ms: rare | selective | common | phrase/bool")
     done, write_s, gen_s, status = 0, 0.0, 0.0, {}
     fill_s, written = 0.0, 0
-    worker_topics = topic_pairs(storage.topics)    # the crawl's extraction workers tag pages with the same topics
     timed: dict = {}
     results = []
     for size in sizes:
@@ -314,7 +312,7 @@ def main(argv=None) -> int:
             if filling:
                 n = min(5000, size - done)
             t = time.perf_counter()
-            recs = gen.batch(done, n, worker_topics)
+            recs = gen.batch(done, n)
             t1 = time.perf_counter()
             if filling:
                 bulk_fill(storage, recs)

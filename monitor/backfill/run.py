@@ -152,7 +152,6 @@ class Backfill:
         from monitor.crawl.extractpool import ExtractConfig
         from monitor.store.archive import start_backfill
         from monitor.store.db import open_writer
-        from monitor.store.schema import topic_pairs
         from monitor.topics import load_topics
 
         topics = load_topics(self.topics_path)
@@ -161,7 +160,7 @@ class Backfill:
         self.writer.near_dup_threshold = self.settings.getfloat("MONITOR_NEAR_DUP_THRESHOLD")
         self.writer.band_memory_articles = self.settings.getint("MONITOR_LSH_MEMORY")
         self.summary.crawl_id = start_backfill(self.writer, self.sources)
-        self.config = ExtractConfig.from_settings(self.settings, topics=topic_pairs(topics))
+        self.config = ExtractConfig.from_settings(self.settings)
         self.window = 4   # until the pool starts (at the first page to extract: a run that keeps nothing needs none)
         self.loop = asyncio.new_event_loop()
         return self

@@ -29,19 +29,6 @@ from monitor.extract import RejectReason, Rejection
 from monitor.extract.titles import RepeatedTitleText
 from monitor.store.records import ArticleRecord, FetchError
 
-
-def _topic_pairs(settings) -> tuple:
-    """The crawl's topics for the extraction workers (which tag each page); none when the file is bad: the
-    storage pipeline reports that."""
-    from monitor.errors import TopicsError
-    from monitor.store.schema import topic_pairs
-    from monitor.topics import load_topics
-
-    try:
-        return topic_pairs(load_topics(settings.get("MONITOR_TOPICS") or None))
-    except TopicsError:
-        return ()
-
 logger = logging.getLogger(__name__)
 
 # Rejections of pages found by link-following are expected (listings, hubs): not errors.
@@ -55,7 +42,7 @@ class ExtractionPipeline:
     def __init__(self, crawler):
         self.crawler = crawler
         s = crawler.settings
-        self.config = ExtractConfig.from_settings(s, topics=_topic_pairs(s))
+        self.config = ExtractConfig.from_settings(s)
         self.max_raw_bytes = self.config.max_raw_bytes   # DOWNLOAD_MAXSIZE: the other caps apply in the worker
         self.min_text_chars = self.config.min_text_chars
         self.pool = None

@@ -22,8 +22,7 @@ from monitor.dedup.urls import url_keys
 from monitor.store.bands import BandIndex
 from monitor.store.crawllog import CrawlLog
 from monitor.store.records import ArticleRecord, FetchError, StoreResult
-from monitor.store.schema import (CONTENT_KEY_DIGITS, CONTENT_KEY_SQL, FTS_TOKENIZE, PUBLISHED_KEY_SQL, URL_KINDS,
-                                  topic_pairs, topics_key)
+from monitor.store.schema import CONTENT_KEY_DIGITS, CONTENT_KEY_SQL, FTS_TOKENIZE, PUBLISHED_KEY_SQL, URL_KINDS
 
 
 # the rank of a stored article_urls row's kind (URL_KINDS order; an unknown kind ranks as a variant)
@@ -150,8 +149,7 @@ class Writer(BandIndex, CrawlLog):
                 for err in errors:
                     self._insert_error(err)
                 # "updated" rows were re-tagged by update_article
-                self._tag_articles([r.article_id for r in results if r.status in ("new", "duplicate")],
-                                   self._worker_tags(records, results))
+                self._tag_articles([r.article_id for r in results if r.status in ("new", "duplicate")])
                 self.merge_bands()          # only once MONITOR_LSH_MEMORY articles wait in memory
         except BaseException:
             self.forget_band_memory()       # rolled back: its rows may name articles never stored
@@ -425,23 +423,8 @@ class Writer(BandIndex, CrawlLog):
                         [t.name, t.description, t.query, now])
         return [t.name for t in self.topics if t.name in recorded and recorded[t.name] != t.query]
 
-    def _worker_tags(self, records: Sequence[ArticleRecord], results: Sequence[StoreResult]) -> dict[int, list[str]]:
-        """Article id -> topic names an extraction worker found (``extra["topics"]``), for the new articles whose
-        worker had this writer's topics (``monitor.crawl.extractpool.add_writer_keys``)."""
-        if not self.topics:
-            return {}
-        key, names = topics_key(topic_pairs(self.topics)), {t.name for t in self.topics}
-        found = {}
-        for rec, res in zip(records, results):
-            tags = (rec.extra or {}).get("topics")
-            if (res.status in ("new", "duplicate") and isinstance(tags, (list, tuple)) and len(tags) == 2
-                    and tags[0] == key and isinstance(tags[1], (list, tuple)) and set(tags[1]) <= names):
-                found[res.article_id] = list(tags[1])
-        return found
-
-    def _tag_articles(self, article_ids: Iterable[int], known: dict[int, list[str]] | None = None) -> None:
-        """(Re)tag these articles with the current topics, in the caller's transaction (``known``: the tags of
-        some of them, found by the extraction worker with the same topics: stored as they are).
+    def _tag_articles(self, article_ids: Iterable[int]) -> None:
+        """(Re)tag these articles with the current topics, in the caller's transaction.
 
         The stored title and text of the batch are copied into a connection-private FTS5 table with the
         articles_fts tokenizer and each topic is one MATCH there: same semantics as articles_fts, but the
@@ -450,14 +433,6 @@ class Writer(BandIndex, CrawlLog):
         ids = sorted({i for i in article_ids if i})
         if not ids or not self.topics:
             return
-        if known:
-            marks = ",".join("?" * len(known))
-            self.db.execute(f"DELETE FROM article_topics WHERE article_id IN ({marks})", list(known))
-            self.db.conn.executemany("INSERT OR IGNORE INTO article_topics (article_id, topic) VALUES (?, ?)",
-                                     [(aid, name) for aid, names in known.items() for name in names])
-            ids = [i for i in ids if i not in known]
-            if not ids:
-                return
         # contentless (content=''): emptied by 'delete-all' at once; a DELETE would re-tokenize every row
         self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.topic_probe USING fts5(title, text, content='', "
                         f"tokenize='{FTS_TOKENIZE}')")

@@ -12,7 +12,6 @@ match one document?), both run on an in-memory table of the same declaration.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import threading
 from typing import Iterable
@@ -484,17 +483,6 @@ def fts_query_error(query: str) -> str | None:
         except sqlite3.Error as exc:
             return str(exc)
     return None
-
-
-def topic_pairs(topics) -> tuple[tuple[str, str], ...]:
-    """``(name, query)`` of each topic: what extraction workers need to tag a page (picklable)."""
-    return tuple((t.name, t.query) for t in topics)
-
-
-def topics_key(pairs) -> str:
-    """A short name for one list of ``(name, query)`` pairs: tags a worker computed are used only by a writer
-    whose topics have the same key (``Writer._tag_articles``)."""
-    return hashlib.sha256(repr(tuple(tuple(p) for p in pairs)).encode("utf-8")).hexdigest()[:16]
 
 
 def matching_topics(topics: Iterable, title: str | None, text: str) -> list[str]:
