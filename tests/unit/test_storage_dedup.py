@@ -58,6 +58,34 @@ def test_precomputed_minhash_is_used(fresh_db, monkeypatch):
     assert fresh_db.db.execute("SELECT signature FROM article_fingerprints").fetchone()[0] == blob
 
 
+def test_worker_band_keys_and_hash_are_used(fresh_db, monkeypatch):
+    from monitor.crawl.extractpool import add_writer_keys
+
+    worker = rec("https://a.example/story", extra={})
+    add_writer_keys(worker)                                   # what an extraction worker sends
+    assert worker.content_hash == dedup.content_hash(STORY) and "bands" in worker.extra
+    monkeypatch.setattr(dedup, "content_hash", lambda *a: pytest.fail("hash recomputed"))
+    monkeypatch.setattr(dedup, "band_keys", lambda *a: pytest.fail("band keys recomputed"))
+    [res] = store(fresh_db, worker)
+    monkeypatch.undo()
+    assert fresh_db.band_rows(res.article_id) == set(dedup.band_keys(dedup.minhash(STORY)))
+    assert fresh_db.db.execute("SELECT content_hash FROM articles").fetchone()[0] == dedup.content_hash(STORY)
+
+
+@pytest.mark.parametrize("bands", [b"", b"\x00" * (1 + 8 * dedup.BANDS), None], ids=["short", "other-version", "none"])
+def test_worker_band_keys_of_another_kind_are_recomputed(fresh_db, bands):
+    extra = {"minhash": dedup.fingerprint(STORY), "bands": bands}
+    [res] = store(fresh_db, rec("https://a.example/story", content_hash="not the hash", extra=extra))
+    assert fresh_db.band_rows(res.article_id) == set(dedup.band_keys(dedup.minhash(STORY)))
+    assert fresh_db.db.execute("SELECT content_hash FROM articles").fetchone()[0] == dedup.content_hash(STORY)
+
+
+def test_band_keys_sent_with_a_refused_signature_are_not_used(fresh_db):
+    other = dedup.band_keys_to_bytes(dedup.band_keys(dedup.minhash(OTHER_TOPIC)))
+    [res] = store(fresh_db, rec("https://a.example/story", extra={"minhash": b"not a signature", "bands": other}))
+    assert fresh_db.band_rows(res.article_id) == set(dedup.band_keys(dedup.minhash(STORY)))
+
+
 def test_bad_precomputed_minhash_is_recomputed(fresh_db):
     [res] = store(fresh_db, rec("https://a.example/story", extra={"minhash": b"not a signature"}))
     blob = fresh_db.db.execute("SELECT signature FROM article_fingerprints").fetchone()[0]
