@@ -187,8 +187,8 @@ class BandFilter:
     """A Bloom filter of the stored band keys: most keys of a new article are in no stored row, and asking
     the filter first saves the index probes (page reads at random places of a file much bigger than the page
     cache) for those.  ``HASHES`` bit positions per key come from the key itself (band keys are 64-bit
-    hashes already): double hashing of its two 32-bit halves.  Sized at 12-24 bits per key when made and
-    remade at twice the size once the keys pass 8 bits each: at most about 2 % false positives.
+    hashes already): double hashing of its two 32-bit halves.  Sized at 12-24 bits per key when made, and
+    made again at that size once fewer than 8 bits per key are left: at most about 2 % false positives.
     A false positive costs one probe; there are no false negatives."""
 
     HASHES = _HASHES

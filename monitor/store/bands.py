@@ -203,7 +203,7 @@ class BandIndex:
     def _filter_from_index(self) -> BandFilter:
         """A filter made from every key in ``lsh_buckets``, sized for twice as many."""
         count = self.db.execute("SELECT count(*) FROM lsh_buckets").fetchone()[0]
-        made = BandFilter(capacity_keys=2 * (count + (self._tier.rows if self._tier is not None else 0)))
+        made = BandFilter(capacity_keys=count + (self._tier.rows if self._tier is not None else 0))
         cur = self.db.execute("SELECT key FROM lsh_buckets")
         while True:
             chunk = cur.fetchmany(65_536)
@@ -212,5 +212,14 @@ class BandIndex:
             made.add(np.fromiter((k for (k,) in chunk), dtype=np.int64, count=len(chunk)))
 
     def _save_filter(self) -> None:
-        self.db.execute("INSERT OR REPLACE INTO lsh_filter (id, keys, bits) VALUES (1, ?, ?)",
-                        [self._filter.keys, self._filter.to_bytes()])
+        """Save the filter; over the saved one in place when it has the same size (a new blob would leave the
+        old one's pages free in the file: as many bytes again)."""
+        data = self._filter.to_bytes()
+        row = self.db.execute("SELECT length(bits) FROM lsh_filter WHERE id = 1").fetchone()
+        if row is None or row[0] != len(data):
+            self.db.execute("INSERT OR REPLACE INTO lsh_filter (id, keys, bits) VALUES (1, ?, ?)",
+                            [self._filter.keys, data])
+            return
+        self.db.execute("UPDATE lsh_filter SET keys = ? WHERE id = 1", [self._filter.keys])
+        with self.db.conn.blobopen("lsh_filter", "bits", 1) as blob:
+            blob.write(data)

@@ -179,3 +179,22 @@ def test_m012_converts_an_m011_database(tmp_path):
         assert w.band_rows(copy.article_id) == set(dedup.band_keys(dedup.minhash(NEAR_COPY)))
         assert w.merge_bands(force=True) == dedup.BANDS
         assert w.count("lsh_buckets") == 3 * dedup.BANDS
+
+
+def test_the_saved_filter_is_overwritten_in_place(tmp_path):
+    """A merge saves the filter over the saved one (same size): the old blob's pages are not left free."""
+    with open_writer(tmp_path / "m.db") as w:
+        w.write_batch(records(0, 5))
+        w.merge_bands(force=True)
+        size = w.db.execute("SELECT length(bits) FROM lsh_filter").fetchone()[0]
+        assert size * 8 >= BandFilter.MIN_BITS
+        before = w.db.execute("PRAGMA page_count").fetchone()[0]
+        for start in (5, 10, 15):
+            w.write_batch(records(start, 5))
+            w.merge_bands(force=True)
+        assert w.db.execute("SELECT length(bits) FROM lsh_filter").fetchone()[0] == size
+        grown = w.db.execute("PRAGMA page_count").fetchone()[0] - before
+        assert grown * 4096 < size / 2, grown
+        saved = w.db.execute("SELECT keys, bits FROM lsh_filter").fetchone()
+        assert saved[0] == 20 * dedup.BANDS and BandFilter.from_bytes(saved[1], saved[0]).might_contain(
+            [k for r in records(0, 20) for k in dedup.band_keys(dedup.minhash(r.text))]).all()
