@@ -27,7 +27,7 @@ class BandTier:
     does it once ``needs_fold``, and adds the folded keys to its ``BandFilter``): lookups read the dict for
     every key and the arrays only for the keys the filter may hold."""
 
-    def __init__(self, fold_rows: int = 200_000):
+    def __init__(self, fold_rows: int = 50_000):
         self.fold_rows = fold_rows
         self._keys = np.empty(0, dtype=np.int64)      # sorted
         self._ids = np.empty(0, dtype=np.int64)       # article id of each key (same order)
