@@ -15,7 +15,7 @@ An article's rows are either here or stored, never both, so candidate counts add
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -158,10 +158,16 @@ class BandTier:
                     at += 1
         return found
 
-    def sorted_rows(self) -> list[tuple[int, int]]:
-        """Every ``(key, article_id)`` row in key order (for a merge into the stored index)."""
+    def sorted_chunks(self, size: int = 20_000) -> Iterator[list[tuple[int, int]]]:
+        """Every ``(key, article_id)`` row in key order, ``size`` rows at a time (for a merge into the stored
+        index: millions of rows as Python tuples would cost ~120 bytes each)."""
         self.fold()
-        return list(zip(self._keys.tolist(), self._ids.tolist()))
+        for i in range(0, len(self._keys), size):
+            yield list(zip(self._keys[i:i + size].tolist(), self._ids[i:i + size].tolist()))
+
+    def sorted_rows(self) -> list[tuple[int, int]]:
+        """Every ``(key, article_id)`` row in key order (small tiers: tests, checks)."""
+        return [row for rows in self.sorted_chunks() for row in rows]
 
     # ---- internals
     def _merge_sorted(self, keys: np.ndarray, ids: np.ndarray) -> None:

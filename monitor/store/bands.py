@@ -62,7 +62,7 @@ class BandIndex:
         """The band keys recorded for an article, stored or in memory (for checks and tests)."""
         tier = self._synced_tier()
         if tier is not None and article_id in tier:
-            return {k for k, a in tier.sorted_rows() if a == article_id}
+            return {k for rows in tier.sorted_chunks() for k, a in rows if a == article_id}
         return {k for (k,) in self.db.execute("SELECT key FROM lsh_buckets WHERE article_id = ?", [article_id])}
 
     # ---- writes (in the caller's transaction)
@@ -101,10 +101,12 @@ class BandIndex:
         if tier is None or (not force and tier.articles < self.band_memory_articles):
             return 0
         self._filter.add(tier.fold())
-        rows = tier.sorted_rows()
         upto = max(self._tier_upto, self._tier_merged_upto)
+        moved = 0
         with self.db.atomic():
-            self.db.conn.executemany("INSERT OR IGNORE INTO lsh_buckets (key, article_id) VALUES (?, ?)", rows)
+            for rows in tier.sorted_chunks():     # a few thousand rows as Python objects at a time, not millions
+                self.db.conn.executemany("INSERT OR IGNORE INTO lsh_buckets (key, article_id) VALUES (?, ?)", rows)
+                moved += len(rows)
             if self._filter.keys > self._filter.capacity:
                 self._filter = self._filter_from_index()
             self._save_filter()
@@ -113,7 +115,7 @@ class BandIndex:
                             "SET value = excluded.value", [MERGED_UPTO, upto])
         tier.clear()
         self._tier_merged_upto, self._tier_unmerged = upto, 0
-        return len(rows)
+        return moved
 
     def forget_band_memory(self) -> None:
         """Drop the in-memory rows and filter (a failed transaction may have left rows of articles never
