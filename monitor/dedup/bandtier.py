@@ -27,10 +27,10 @@ class BandTier:
     does it once ``needs_fold``, and adds the folded keys to its ``BandFilter``): lookups read the dict for
     every key and the arrays only for the keys the filter may hold."""
 
-    def __init__(self, fold_rows: int = 50_000):
+    def __init__(self, fold_rows: int = 20_000):
         self.fold_rows = fold_rows
         self._keys = np.empty(0, dtype=np.int64)      # sorted
-        self._ids = np.empty(0, dtype=np.int64)       # article id of each key (same order)
+        self._ids = np.empty(0, dtype=np.uint32)      # article id of each key (same order; int64 past 2**32)
         self._pending: dict[int, list[int]] = {}     # rows added since the last fold
         self._pending_rows = 0
         self._articles: set[int] = set()
@@ -173,6 +173,9 @@ class BandTier:
     def _merge_sorted(self, keys: np.ndarray, ids: np.ndarray) -> None:
         order = np.lexsort((ids, keys))
         keys, ids = keys[order], ids[order]
+        if len(ids) and int(ids.max()) > np.iinfo(self._ids.dtype).max:
+            self._ids = self._ids.astype(np.int64)
+        ids = ids.astype(self._ids.dtype)
         if not len(self._keys):
             self._keys, self._ids = keys, ids
             return

@@ -33,7 +33,7 @@ class BandIndex:
     """Mixin of ``monitor.store.articles.Writer``: band rows in, candidates out (``self.db``: its Database)."""
 
     band_memory_articles: int = 50_000     # MONITOR_LSH_MEMORY: articles whose band rows wait in memory
-    band_fold_rows: int = 50_000           # rows the tier's dict gathers before they go to its sorted arrays (~90 bytes a row)
+    band_fold_rows: int = 20_000           # rows the tier's dict gathers before they go to its sorted arrays (~140 bytes a row)
     _tier: BandTier | None = None
     _filter: BandFilter | None = None
     _band_memory_on: bool | None = None    # None: not looked up yet (the file has store_state: m012)

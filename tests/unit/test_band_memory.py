@@ -75,6 +75,15 @@ def test_band_filter_has_no_false_negatives_and_few_false_positives():
     assert (again.might_contain(keys) == made.might_contain(keys)).all() and again.keys == 100_000
 
 
+def test_band_tier_keeps_article_ids_past_32_bits():
+    tier = BandTier(fold_rows=2)
+    tier.add(7, [1, 2])
+    tier.add(2 ** 33 + 5, [2, 3])                       # folded: the ids widen to 64 bits
+    tier.add_bulk(np.array([2 ** 40]), np.array([[3, 4]]))
+    assert tier.candidates([1, 2, 3, 4]) == Counter({7: 2, 2 ** 33 + 5: 2, 2 ** 40: 2})
+    assert sorted(tier.sorted_rows()) == [(1, 7), (2, 7), (2, 2 ** 33 + 5), (3, 2 ** 33 + 5), (3, 2 ** 40), (4, 2 ** 40)]
+
+
 def test_band_tier_ignores_an_article_added_twice():
     tier = BandTier()
     tier.add(1, [5, 6])
