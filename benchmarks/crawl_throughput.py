@@ -4,6 +4,7 @@
     python benchmarks/crawl_throughput.py                 # 2,000 pages (about 10-15 min on 2 busy cores)
     python benchmarks/crawl_throughput.py --pages 500     # quicker
     python benchmarks/crawl_throughput.py --inline        # also crawl with MONITOR_EXTRACT_WORKERS=1
+    python benchmarks/crawl_throughput.py -s MONITOR_EXTRACT_QUEUE=8   # a setting for the crawl
 
 Pages: the 439 AEB + fundus pages of ../shared/corpus (mean ~265 KB, 41 countries), repeated up to N, each
 copy with a number added to its first paragraph (copies are near duplicates, as syndicated stories are).
@@ -84,6 +85,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=0, help="MONITOR_EXTRACT_WORKERS (default: the setting's, one per core)")
     ap.add_argument("--sample", type=int, default=100, help="pages for the serial extract_article baseline (default 100)")
     ap.add_argument("--inline", action="store_true", help="also crawl with MONITOR_EXTRACT_WORKERS=1")
+    ap.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a setting for the crawl (as `monitor crawl -s`), e.g. -s MONITOR_EXTRACT_QUEUE=8; repeatable")
     ap.add_argument("--ceiling", action="store_true",
                     help="also crawl with a near-free extraction (tests.support.extract_hooks.cheap): the crawl process's "
                          "own ceiling (download, dedup, SQLite) without trafilatura")
@@ -99,14 +102,15 @@ def main(argv=None) -> int:
     pages = [(bodies[i], originals[i % len(originals)][1]) for i in range(n)]
     tmp = Path(tempfile.mkdtemp(prefix="monitor-crawl-bench-"))
     print(f"crawl throughput: {n} pages ({len(originals)} distinct corpus pages, mean "
-          f"{sum(len(b) for b in bodies) / n / 1024:.0f} KB), {cb.cores()} cores, load average "
+          f"{sum(len(b) for b in bodies) / n / 1024:.0f} KB), {cb.cores()} cores, "
+          f"{'settings ' + ' '.join(args.set) + ', ' if args.set else ''}load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     try:
         plain_rate(pages[:3])    # imports and trafilatura's first-call set-up, not timed
         half = n // 2
         s1, c1, n1 = plain_rate(pages[:half])
         print(f"  plain trafilatura.extract, first half: {n1 / s1:.2f} pages/s", flush=True)
-        run, counts, fetched = crawl(n, bodies, args.workers, tmp, "pool")
+        run, counts, fetched = crawl(n, bodies, args.workers, tmp, "pool", [x for kv in args.set for x in ("-s", kv)])
         print(f"  monitor crawl: {run.wall:.1f} s, {n / run.wall:.2f} pages/s, CPU {run.cpu:.0f} s "
               f"({run.cpu / run.wall:.2f} cores busy), machine {run.machine_busy:.0%} busy, "
               f"peak {run.peak_processes} processes", flush=True)
