@@ -4,6 +4,7 @@ its process tree polled with psutil every 0.5 s.
     python benchmarks/memory.py                    # 20,000 pages (about 10-20 min on 2 busy cores)
     python benchmarks/memory.py --pages 5000       # quicker
     python benchmarks/memory.py --pages 2000,20000 # two sizes: does the peak grow with N?
+    python benchmarks/memory.py -s MONITOR_LSH_MEMORY=30000   # a setting for the crawl
 
 Pages: small distinct synthetic articles (~6 KB, fast to extract, so the crawl is long in pages, not in
 time), with every 20th page (``--corpus-every``) a real ../shared/corpus page (mean ~265 KB; trafilatura's
@@ -44,7 +45,7 @@ def baseline_rss() -> int:
     return int(out.stdout.strip()) * 1024
 
 
-def one(n: int, corpus, every: int, tmp: Path) -> None:
+def one(n: int, corpus, every: int, tmp: Path, extra: tuple = ()) -> None:
     bodies = []
     for i in range(n):
         if corpus and every and i % every == every - 1:
@@ -55,7 +56,7 @@ def one(n: int, corpus, every: int, tmp: Path) -> None:
         sitemap = cb.add_sitemaps(server.site, server.url, n)
         sources = cb.write_sources(tmp / "sources.toml", server.url, sitemap)
         db = tmp / f"mem-{n}.db"
-        run = cb.run_crawl(sources, db, list(cb.FAST), pss=True)
+        run = cb.run_crawl(sources, db, [*cb.FAST, *extra], pss=True)
     if run.returncode != 0:
         print(run.stdout[-2000:], run.stderr[-3000:], sep="\n")
         raise SystemExit(f"crawl failed with exit code {run.returncode}")
@@ -79,11 +80,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pages", default="20000", help="pages to crawl; several comma-separated sizes allowed")
     ap.add_argument("--corpus-every", type=int, default=20, help="every Nth page is a real corpus page (0: none)")
+    ap.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a setting for the crawl (as `monitor crawl -s`), e.g. -s MONITOR_LSH_MEMORY=30000; repeatable")
     args = ap.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.pages.split(",")]
     corpus = cb.corpus_pages() if cb.corpus_available() and args.corpus_every else []
     base = baseline_rss()
-    print(f"memory benchmark: {cb.cores()} cores, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; "
+    print(f"memory benchmark: {cb.cores()} cores, {'settings ' + ' '.join(args.set) + ', ' if args.set else ''}load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; "
           f"corpus pages {'every ' + str(args.corpus_every) + 'th' if corpus else 'not used (corpus absent)'}")
     print(f"baseline: a python process importing scrapy + trafilatura + numpy: {base / MB:.0f} MB RSS")
     print(f"{'pages':>7} {'wall s':>7} {'pages/s':>7} {'main RSS':>10} {'tree PSS':>10} {'tree RSS':>10} {'procs':>5}"
@@ -92,7 +95,7 @@ def main(argv=None) -> int:
     runs = []
     try:
         for n in sizes:
-            runs.append((n, one(n, corpus, args.corpus_every, tmp)))
+            runs.append((n, one(n, corpus, args.corpus_every, tmp, tuple(x for kv in args.set for x in ("-s", kv)))))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     n, run = runs[-1]
