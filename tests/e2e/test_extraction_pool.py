@@ -4,8 +4,11 @@ crashes and stuck pages contained.  Crawls run as subprocesses; pool unit tests 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 import random
 import sqlite3
+import time
 
 import pytest
 import pytest_twisted
@@ -156,6 +159,26 @@ def test_one_shared_pool_per_process_refcounted():
     c = extractpool.acquire(settings)
     assert c is not a
     extractpool.release(c)
+
+
+def test_retired_workers_are_replaced_at_once():
+    """CPython gh-115634: the standard executor often left a worker retired by max_tasks_per_child unreplaced
+    (the pool then ran on one worker of two; here it stayed short after every wave)."""
+    executor = extractpool.FullPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver"),
+                                            max_tasks_per_child=3)
+    pids, short_after = set(), []
+    try:
+        for wave in range(8):
+            pids.update(f.result(timeout=30) for f in [executor.submit(os.getpid) for _ in range(3)])
+            deadline = time.monotonic() + 5
+            while len(executor._processes) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if len(executor._processes) < 2:
+                short_after.append(wave)
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+    assert short_after == []
+    assert len(pids) >= 8          # workers really were retired and replaced
 
 
 def test_default_workers_is_the_core_count():
