@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from monitor.dedup import fingerprints as dedup  # noqa: E402
 from monitor.store.articles import Writer  # noqa: E402
+from monitor.store.bands import PART_BITS  # noqa: E402
 from monitor.store.db import open_writer  # noqa: E402
 from monitor.store.records import ArticleRecord  # noqa: E402
 from monitor.dedup.urls import canonicalize  # noqa: E402
@@ -185,7 +186,8 @@ def _bulk_fingerprints(store: Writer, start: int, stop: int, seed: int) -> None:
         conn.executemany(f"INSERT INTO temp.bulk_buckets VALUES ({marks})", wide[lo:lo + 50_000].tolist())
     del wide
     for j in range(B):
-        conn.execute(f"INSERT INTO lsh_buckets (key, article_id) SELECT k{j}, i{j} FROM temp.bulk_buckets ORDER BY rowid")
+        conn.execute(f"INSERT INTO lsh_buckets (part, key, article_id) SELECT i{j} >> {PART_BITS}, k{j}, i{j} "
+                     "FROM temp.bulk_buckets ORDER BY rowid")
     conn.execute("DROP TABLE temp.bulk_buckets")
     # the loaded rows are merged rows (monitor.store.bands): the writer's filter is made again from lsh_buckets
     conn.execute("UPDATE store_state SET value = (SELECT max(article_id) FROM article_fingerprints) "
@@ -247,7 +249,7 @@ def scaling(sizes: list[int], probes: int, db_dir: Path) -> list[tuple[int, floa
         p95 = sorted(times)[int(0.95 * len(times)) - 1] * 1000
         results.append((n_fp, mean, med, p95))
         keys = dedup.band_keys(dedup.minhash(real[0]))
-        plan = store.db.execute(f"EXPLAIN QUERY PLAN SELECT article_id FROM lsh_buckets WHERE key IN "
+        plan = store.db.execute(f"EXPLAIN QUERY PLAN SELECT article_id FROM lsh_buckets WHERE part IN (0, 1) AND key IN "
                                 f"({','.join('?' * len(keys))}) GROUP BY article_id", keys).fetchall()
         n_rows = store.count("lsh_buckets")
         store.close()

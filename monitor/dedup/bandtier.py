@@ -165,6 +165,21 @@ class BandTier:
         for i in range(0, len(self._keys), size):
             yield list(zip(self._keys[i:i + size].tolist(), self._ids[i:i + size].tolist()))
 
+    def sorted_part_chunks(self, part_bits: int, size: int = 20_000) -> Iterator[list[tuple[int, int, int]]]:
+        """Every ``(part, key, article_id)`` row, ``part = article_id >> part_bits``, in (part, key) order,
+        ``size`` rows at a time at most (one pass over the arrays per part: most merges hold one or two)."""
+        self.fold()
+        shift = part_bits
+        parts: set[int] = set()
+        for i in range(0, len(self._ids), size):
+            parts.update(np.unique(self._ids[i:i + size] >> shift).tolist())
+        for part in sorted(parts):
+            for i in range(0, len(self._ids), size):
+                ids = self._ids[i:i + size]
+                at = np.flatnonzero((ids >> shift) == part)
+                if len(at):
+                    yield list(zip([part] * len(at), self._keys[i:i + size][at].tolist(), ids[at].tolist()))
+
     def sorted_rows(self) -> list[tuple[int, int]]:
         """Every ``(key, article_id)`` row in key order (small tiers: tests, checks)."""
         return [row for rows in self.sorted_chunks() for row in rows]

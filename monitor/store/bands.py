@@ -14,6 +14,11 @@ takes the keys the tier folds into its sorted arrays.  A lookup reads the tier's
 key, and the sorted arrays and the index only for the keys the filter may hold: most keys of a new article are
 in no row at all.  ``lsh_buckets`` changes only in a merge (and loses rows when a text changes), so the saved
 filter always covers it.
+
+``lsh_buckets`` is keyed by ``(part, key, article_id)`` with ``part = article_id >> PART_BITS`` (m013): a merge
+adds the rows of the newest articles to the newest part only, so its cost follows the size of a part, not of
+the whole index (band keys are hashes: keyed by key alone, each merge rewrote pages all over the index).  A
+lookup names every part (``part IN (0, 1, ...)``): one descent per part for each key the filter lets through.
 """
 
 from __future__ import annotations
@@ -26,7 +31,12 @@ from monitor.dedup import fingerprints as dedup
 from monitor.dedup.bandtier import BandFilter, BandTier
 
 MERGED_UPTO = "lsh_merged_upto"
+PART_BITS = 17           # article ids per part of lsh_buckets: 131,072 (5.5M band rows, ~130 MB); see m013
 _LOAD_CHUNK = 20_000
+
+
+def part_of(article_id: int) -> int:
+    return article_id >> PART_BITS
 
 
 class BandIndex:
@@ -51,9 +61,14 @@ class BandIndex:
         counts = tier.candidates(keys, folded=probe) if tier is not None else Counter()
         if probe:
             q = ",".join("?" * len(probe))
+            if tier is None:
+                sql, params = f"key IN ({q})", probe
+            else:
+                parts = list(range(part_of(self._tier_merged_upto) + 1))
+                sql, params = f"part IN ({','.join('?' * len(parts))}) AND key IN ({q})", [*parts, *probe]
             for aid, n in self.db.execute(
-                    f"SELECT article_id, count(*) FROM lsh_buckets WHERE key IN ({q}) GROUP BY article_id "
-                    "ORDER BY count(*) DESC, article_id LIMIT ?", [*probe, limit + 1]):
+                    f"SELECT article_id, count(*) FROM lsh_buckets WHERE {sql} GROUP BY article_id "
+                    "ORDER BY count(*) DESC, article_id LIMIT ?", [*params, limit + 1]):
                 counts[aid] += n
         counts.pop(exclude, None)
         return [aid for aid, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
@@ -61,9 +76,12 @@ class BandIndex:
     def band_rows(self, article_id: int) -> set[int]:
         """The band keys recorded for an article, stored or in memory (for checks and tests)."""
         tier = self._synced_tier()
-        if tier is not None and article_id in tier:
+        if tier is None:
+            return {k for (k,) in self.db.execute("SELECT key FROM lsh_buckets WHERE article_id = ?", [article_id])}
+        if article_id in tier:
             return {k for rows in tier.sorted_chunks() for k, a in rows if a == article_id}
-        return {k for (k,) in self.db.execute("SELECT key FROM lsh_buckets WHERE article_id = ?", [article_id])}
+        return {k for (k,) in self.db.execute("SELECT key FROM lsh_buckets WHERE part = ? AND article_id = ?",
+                                              [part_of(article_id), article_id])}
 
     # ---- writes (in the caller's transaction)
     def add_bands(self, article_id: int, keys: list[int]) -> None:
@@ -87,7 +105,14 @@ class BandIndex:
         tier = self._synced_tier()
         if tier is not None and (article_id in tier or article_id > self._tier_merged_upto):
             tier.remove(article_id)
-        elif keys is None:
+        elif tier is not None:
+            part = part_of(article_id)
+            if keys is None:
+                self.db.execute("DELETE FROM lsh_buckets WHERE part = ? AND article_id = ?", [part, article_id])
+            else:
+                self.db.conn.executemany("DELETE FROM lsh_buckets WHERE part = ? AND key = ? AND article_id = ?",
+                                         [(part, k, article_id) for k in keys])
+        elif keys is None:                 # a file from before m012
             self.db.execute("DELETE FROM lsh_buckets WHERE article_id = ?", [article_id])
         else:
             self.db.conn.executemany("DELETE FROM lsh_buckets WHERE key = ? AND article_id = ?",
@@ -104,8 +129,10 @@ class BandIndex:
         upto = max(self._tier_upto, self._tier_merged_upto)
         moved = 0
         with self.db.atomic():
-            for rows in tier.sorted_chunks():     # a few thousand rows as Python objects at a time, not millions
-                self.db.conn.executemany("INSERT OR IGNORE INTO lsh_buckets (key, article_id) VALUES (?, ?)", rows)
+            # part by part, in key order, 20,000 rows as Python objects at a time (not millions)
+            for rows in tier.sorted_part_chunks(PART_BITS):
+                self.db.conn.executemany(
+                    "INSERT OR IGNORE INTO lsh_buckets (part, key, article_id) VALUES (?, ?, ?)", rows)
                 moved += len(rows)
             if self._filter.keys > self._filter.capacity:
                 self._filter = self._filter_from_index()

@@ -13,6 +13,7 @@ import sqlite_utils
 
 from monitor.dedup import fingerprints as dedup
 from monitor.dedup.bandtier import BandFilter, BandTier
+from monitor.store import bands
 from monitor.store.articles import Writer
 from monitor.store.db import open_writer
 from monitor.store.records import ArticleRecord
@@ -122,6 +123,58 @@ def test_same_duplicates_whatever_is_kept_in_memory(tmp_path, memory, fold):
         assert outcome(w, batches) == expected
         stored = w.count("lsh_buckets")
     assert (stored == 0) == (memory == 10_000)
+
+
+@pytest.mark.parametrize("memory", [0, 6], ids=["merge-every-batch", "merge-often"])
+def test_same_duplicates_with_rows_in_many_parts(tmp_path, monkeypatch, memory):
+    """lsh_buckets is keyed by part first (m013): rows of old parts are found, and a changed text leaves its
+    old part, as when every row was in one key order."""
+    monkeypatch.setattr(bands, "PART_BITS", 2)          # 4 article ids a part: 40 articles in 11 parts
+    batches = [records(i, 4) for i in range(0, 40, 4)]
+    with open_writer(tmp_path / "ref.db") as ref:
+        ref.band_memory_articles = 10_000                # never merged: the rows stay in one sorted tier
+        expected = outcome(ref, batches)
+    with open_writer(tmp_path / "m.db") as w:
+        w.band_memory_articles = memory
+        assert outcome(w, batches) == expected
+        w.merge_bands(force=True)
+        rows = w.db.execute("SELECT part, article_id FROM lsh_buckets").fetchall()
+        assert all(part == aid >> 2 for part, aid in rows)
+        assert len({part for part, _ in rows}) >= 10
+        first = 2                                        # OTHER_TOPIC, in part 0
+        assert [a for a, _ in w.near_duplicates(dedup.minhash(OTHER_TOPIC))][:1] == [first]
+        assert w.update_article(first, ArticleRecord(url="https://s1.example/a/1", source="s1",
+                                                     text=SAME_TOPIC + " Rewritten.")).status == "updated"
+        assert w.db.execute("SELECT count(*) FROM lsh_buckets WHERE article_id = ?", [first]).fetchone()[0] == 0
+        w.merge_bands(force=True)
+        assert w.band_rows(first) == set(dedup.band_keys(dedup.minhash(SAME_TOPIC + " Rewritten.")))
+        assert w.db.execute("SELECT DISTINCT part FROM lsh_buckets WHERE article_id = ?", [first]).fetchall() == [(0,)]
+
+
+def test_lookups_probe_each_part_through_the_primary_key(tmp_path):
+    with open_writer(tmp_path / "m.db") as w:
+        plan = " ".join(r[-1] for r in w.db.execute(
+            "EXPLAIN QUERY PLAN SELECT article_id, count(*) FROM lsh_buckets WHERE part IN (0, 1, 2) "
+            "AND key IN (5, 6, 7) GROUP BY article_id"))
+    assert "PRIMARY KEY (part=? AND key=?)" in plan, plan
+
+
+def test_m013_keys_an_older_database_by_part(tmp_path):
+    p = tmp_path / "old.db"
+    db = sqlite_utils.Database(p)
+    migrations.apply(db, stop_before="m012_band_memory")   # its rows in lsh_buckets at once, keyed by key
+    old = Writer(db, p)
+    written = old.write_batch(records(0, 6))
+    before = sorted(old.db.execute("SELECT key, article_id FROM lsh_buckets").fetchall())
+    old.close()
+    assert len(before) > 4 * dedup.BANDS
+    with open_writer(p) as w:
+        rows = w.db.execute("SELECT part, key, article_id FROM lsh_buckets").fetchall()
+        assert sorted((k, a) for _, k, a in rows) == before and all(part == a >> 17 for part, _, a in rows)
+        [again] = w.write_batch([ArticleRecord(url="https://c.example/1", source="c", text=NEAR_COPY)])
+        assert again.status == "duplicate" and again.duplicate_of in {r.article_id for r in written}
+        automerge = w.db.execute("SELECT v FROM articles_fts_config WHERE k = 'automerge'").fetchone()
+        assert automerge == (8,)
 
 
 def test_rows_in_memory_survive_a_crash(tmp_path):
