@@ -143,7 +143,7 @@ class Writer(BandIndex, CrawlLog):
         """Store a batch of articles and errors in one transaction."""
         results = []
         try:
-            with self.db.atomic():
+            with self.db.atomic(), self.band_transaction():
                 for rec in records:
                     results.append(self._store_one(rec))
                 for err in errors:

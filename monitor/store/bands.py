@@ -24,6 +24,7 @@ lookup names every part (``part IN (0, 1, ...)``): one descent per part for each
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -31,7 +32,7 @@ from monitor.dedup import fingerprints as dedup
 from monitor.dedup.bandtier import BandFilter, BandTier
 
 MERGED_UPTO = "lsh_merged_upto"
-PART_BITS = 17           # article ids per part of lsh_buckets: 131,072 (5.5M band rows, ~130 MB); see m013
+PART_BITS = 16           # article ids per part of lsh_buckets: 65,536 (2.75M band rows, ~65 MB); see m013
 _LOAD_CHUNK = 20_000
 
 
@@ -42,7 +43,7 @@ def part_of(article_id: int) -> int:
 class BandIndex:
     """Mixin of ``monitor.store.articles.Writer``: band rows in, candidates out (``self.db``: its Database)."""
 
-    band_memory_articles: int = 50_000     # MONITOR_LSH_MEMORY: articles whose band rows wait in memory
+    band_memory_articles: int = 20_000     # MONITOR_LSH_MEMORY: articles whose band rows wait in memory
     band_fold_rows: int = 20_000           # rows the tier's dict gathers before they go to its sorted arrays (~140 bytes a row)
     _tier: BandTier | None = None
     _filter: BandFilter | None = None
@@ -50,6 +51,8 @@ class BandIndex:
     _tier_merged_upto = 0                  # lsh_merged_upto when the tier was last in step with the file
     _tier_upto = 0                         # the highest article id whose fingerprint the tier has taken in
     _tier_unmerged = 0                     # lsh_unmerged rows the tier has taken in
+    _in_transaction = False                # inside band_transaction(): only this writer changes the file
+    _synced_in_transaction = False
 
     # ---- reads
     def band_candidates(self, keys: list[int], limit: int, exclude: int | None = None) -> list[int]:
@@ -151,9 +154,22 @@ class BandIndex:
         self._filter = None
 
     # ---- the in-memory part, in step with the file
+    @contextmanager
+    def band_transaction(self):
+        """Within one write transaction the file changes only through this writer (SQLite's write lock, and
+        one snapshot for its reads), so the in-memory rows are brought in step with other writers once, not
+        at every lookup and write (three queries each, two or three times an article)."""
+        self._in_transaction = True
+        try:
+            yield
+        finally:
+            self._in_transaction = self._synced_in_transaction = False
+
     def _synced_tier(self) -> BandTier | None:
         """The in-memory rows, having taken in what other writers did since the last call (None: a file from
         before m012, written to ``lsh_buckets`` directly, as a writer then did)."""
+        if self._synced_in_transaction and self._tier is not None:
+            return self._tier
         if self._band_memory_on is None:
             self._band_memory_on = self.db.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'store_state'").fetchone() is not None
@@ -180,6 +196,7 @@ class BandIndex:
         if unmerged != self._tier_unmerged:
             self._load_fingerprints("article_id IN (SELECT article_id FROM lsh_unmerged)", [], reload=True)
             self._tier_unmerged = unmerged
+        self._synced_in_transaction = self._in_transaction
         return self._tier
 
     def _merged_upto(self) -> int:

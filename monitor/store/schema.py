@@ -419,7 +419,7 @@ def _m012_band_memory(db: sqlite_utils.Database) -> None:
 
 @migrations(name="m013_band_parts")
 def _m013_band_parts(db: sqlite_utils.Database) -> None:
-    """``lsh_buckets`` keyed by ``(part, key, article_id)``, ``part = article_id >> PART_BITS`` (17: 131,072
+    """``lsh_buckets`` keyed by ``(part, key, article_id)``, ``part = article_id >> PART_BITS`` (16: 65,536
     article ids a part).  Band keys are hashes: keyed by key alone, every merge of the newest rows rewrote pages
     all over the index, so a merge cost grew with the whole file (9.8 s at 1M articles).  Now the newest
     articles' rows go to the newest part only; a lookup probes each part (one B-tree descent per part and key
@@ -427,13 +427,13 @@ def _m013_band_parts(db: sqlite_utils.Database) -> None:
     db.executescript(
         """
         CREATE TABLE lsh_parts (
-            part INTEGER NOT NULL,               -- article_id >> 17 (monitor.store.bands.PART_BITS)
+            part INTEGER NOT NULL,               -- article_id >> 16 (monitor.store.bands.PART_BITS)
             key INTEGER NOT NULL,
             article_id INTEGER NOT NULL,
             PRIMARY KEY (part, key, article_id)
         ) WITHOUT ROWID;
         INSERT INTO lsh_parts (part, key, article_id)
-            SELECT article_id >> 17, key, article_id FROM lsh_buckets ORDER BY article_id >> 17, key, article_id;
+            SELECT article_id >> 16, key, article_id FROM lsh_buckets ORDER BY article_id >> 16, key, article_id;
         DROP TABLE lsh_buckets;
         ALTER TABLE lsh_parts RENAME TO lsh_buckets;
         """

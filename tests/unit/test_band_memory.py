@@ -170,7 +170,7 @@ def test_m013_keys_an_older_database_by_part(tmp_path):
     assert len(before) > 4 * dedup.BANDS
     with open_writer(p) as w:
         rows = w.db.execute("SELECT part, key, article_id FROM lsh_buckets").fetchall()
-        assert sorted((k, a) for _, k, a in rows) == before and all(part == a >> 17 for part, _, a in rows)
+        assert sorted((k, a) for _, k, a in rows) == before and all(part == a >> bands.PART_BITS for part, _, a in rows)
         [again] = w.write_batch([ArticleRecord(url="https://c.example/1", source="c", text=NEAR_COPY)])
         assert again.status == "duplicate" and again.duplicate_of in {r.article_id for r in written}
         automerge = w.db.execute("SELECT v FROM articles_fts_config WHERE k = 'automerge'").fetchone()
