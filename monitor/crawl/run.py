@@ -16,6 +16,7 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitor.crawl import extractpool
 from monitor.errors import MonitorError, UsageError
 from monitor.outcomes import COUNT_KEYS, counts_from_stats, crawl_headline, source_outcome, source_status, \
     status_from_reason
@@ -171,6 +172,7 @@ def run_crawl(source_names=(), *, sources_path=None, topics_path=None, db_path=N
         raise UsageError("MONITOR_REDIS_URL is set: this crawl is a worker of a distributed crawl "
                          "(`monitor crawl --redis`, monitor.distributed.workers.run_worker)")
     settings, db = plan.settings, plan.db
+    extractpool.prestart(settings.getint("MONITOR_EXTRACT_WORKERS"))
     # the crawl's one writer: its spiders' StoragePipelines and URL memories share it (monitor.store.db)
     storage = acquire_writer(db, cache_mb=settings.getint("MONITOR_SQLITE_CACHE_MB"))
     try:
