@@ -426,16 +426,16 @@ def _m013_band_parts(db: sqlite_utils.Database) -> None:
     the filter lets through).  Rows are copied in key order, once (about a minute per 10M rows)."""
     db.executescript(
         """
-        CREATE TABLE lsh_parts (
+        ALTER TABLE lsh_buckets RENAME TO lsh_buckets_m012;
+        CREATE TABLE lsh_buckets (
             part INTEGER NOT NULL,               -- article_id >> 16 (monitor.store.bands.PART_BITS)
             key INTEGER NOT NULL,
             article_id INTEGER NOT NULL,
             PRIMARY KEY (part, key, article_id)
         ) WITHOUT ROWID;
-        INSERT INTO lsh_parts (part, key, article_id)
-            SELECT article_id >> 16, key, article_id FROM lsh_buckets ORDER BY article_id >> 16, key, article_id;
-        DROP TABLE lsh_buckets;
-        ALTER TABLE lsh_parts RENAME TO lsh_buckets;
+        INSERT INTO lsh_buckets (part, key, article_id)
+            SELECT article_id >> 16, key, article_id FROM lsh_buckets_m012 ORDER BY article_id >> 16, key, article_id;
+        DROP TABLE lsh_buckets_m012;
         """
     )
 
