@@ -228,6 +228,7 @@ def scaling(sizes: list[int], probes: int, db_dir: Path) -> list[tuple[int, floa
         t0 = time.perf_counter()
         store.write_batch([ArticleRecord(url=f"https://real.example/{i}", source="real", text=t)
                            for i, t in enumerate(real)])
+        store.merge_bands(force=True)            # their band rows into lsh_buckets: the load marks all as merged
         _bulk_fingerprints(store, 0, size - len(real), seed=size)
         build = time.perf_counter() - t0
         n_fp = store.count("article_fingerprints")

@@ -54,6 +54,11 @@ class BandTier:
         """The keys of the sorted arrays (sorted)."""
         return self._keys
 
+    @property
+    def folded_ids(self) -> np.ndarray:
+        """The article id of each of ``folded_keys``."""
+        return self._ids
+
     def __contains__(self, article_id: int) -> bool:
         return article_id in self._articles
 
@@ -208,9 +213,9 @@ _SEQ = np.arange(_HASHES, dtype=np.uint64)
 
 
 class BandFilter:
-    """A Bloom filter of the stored band keys: most keys of a new article are in no stored row, and asking
-    the filter first saves the index probes (page reads at random places of a file much bigger than the page
-    cache) for those.  ``HASHES`` bit positions per key come from the key itself (band keys are 64-bit
+    """A Bloom filter of the stored band rows (``monitor.store.bands`` adds each row's key mixed with its part
+    of the index): most keys of a new article are in no stored row, and asking the filter first saves the
+    index probes (page reads at random places of a file much bigger than the page cache) for those.  ``HASHES`` bit positions per key come from the key itself (band keys are 64-bit
     hashes already): double hashing of its two 32-bit halves.  Sized at 12-24 bits per key when made, and
     made again at that size once fewer than 8 bits per key are left: at most about 2 % false positives.
     A false positive costs one probe; there are no false negatives."""

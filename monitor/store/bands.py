@@ -9,7 +9,9 @@ with each article, in its transaction) for the articles after ``lsh_merged_upto`
 ``lsh_unmerged`` (older articles whose text changed).  A writer also takes in the fingerprints another
 process wrote since its last batch, so two writers of one file still see each other's articles.
 
-``lsh_filter`` is a Bloom filter of the stored keys (``BandFilter``), saved with each merge; in memory it also
+``lsh_filter`` is a Bloom filter of the stored rows' ``(part, key)`` pairs (``BandFilter``), saved with each
+merge, so a lookup probes only the parts that may hold a key (a near copy's 42 keys sit in one part); in the
+past it held keys alone (before m013), and
 takes the keys the tier folds into its sorted arrays.  A lookup reads the tier's newest rows (a dict) for every
 key, and the sorted arrays and the index only for the keys the filter may hold: most keys of a new article are
 in no row at all.  ``lsh_buckets`` changes only in a merge (and loses rows when a text changes), so the saved
@@ -40,6 +42,15 @@ def part_of(article_id: int) -> int:
     return article_id >> PART_BITS
 
 
+_MIX = np.int64(-7046029254386353131)     # 0x9E3779B97F4A7C15: spreads the part over the key's bits
+
+
+def part_keys(parts, keys) -> np.ndarray:
+    """What the filter holds for the rows ``(part, key)`` (arrays of one length): the key mixed with its part."""
+    with np.errstate(over="ignore"):
+        return np.asarray(keys, dtype=np.int64) ^ (np.asarray(parts, dtype=np.int64) * _MIX)
+
+
 class BandIndex:
     """Mixin of ``monitor.store.articles.Writer``: band rows in, candidates out (``self.db``: its Database)."""
 
@@ -52,6 +63,7 @@ class BandIndex:
     _tier_upto = 0                         # the highest article id whose fingerprint the tier has taken in
     _tier_unmerged = 0                     # lsh_unmerged rows the tier has taken in
     _in_transaction = False                # inside band_transaction(): only this writer changes the file
+    _parts: list[int] | None = None        # the parts lsh_buckets has rows in (None: look them up)
     _synced_in_transaction = False
 
     # ---- reads
@@ -60,21 +72,34 @@ class BandIndex:
         if not keys:
             return []
         tier = self._synced_tier()
-        probe = keys if tier is None else [k for k, m in zip(keys, self._filter.might_contain(keys).tolist()) if m]
-        counts = tier.candidates(keys, folded=probe) if tier is not None else Counter()
-        if probe:
-            q = ",".join("?" * len(probe))
-            if tier is None:
-                sql, params = f"key IN ({q})", probe
-            else:
-                parts = list(range(part_of(self._tier_merged_upto) + 1))
-                sql, params = f"part IN ({','.join('?' * len(parts))}) AND key IN ({q})", [*parts, *probe]
+        if tier is None:                   # a file from before m012
+            sql, params = f"SELECT article_id FROM lsh_buckets WHERE key IN ({','.join('?' * len(keys))})", keys
+            counts = Counter()
+        else:
+            counts = tier.candidates(keys)
+            sql, params = self._stored_probe(keys)
+        if sql:
             for aid, n in self.db.execute(
-                    f"SELECT article_id, count(*) FROM lsh_buckets WHERE {sql} GROUP BY article_id "
+                    f"SELECT article_id, count(*) FROM ({sql}) GROUP BY article_id "
                     "ORDER BY count(*) DESC, article_id LIMIT ?", [*params, limit + 1]):
                 counts[aid] += n
         counts.pop(exclude, None)
         return [aid for aid, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+
+    def _stored_probe(self, keys: list[int]) -> tuple[str, list]:
+        """The query of the stored rows for ``keys``: per part, only the keys the filter may hold there."""
+        parts = self._stored_parts()
+        if not parts:
+            return "", []
+        key_arr = np.asarray(keys, dtype=np.int64)
+        maybe = self._filter.might_contain(part_keys(np.repeat(parts, len(keys)), np.tile(key_arr, len(parts))))
+        selects, params = [], []
+        for part, row in zip(parts, maybe.reshape(len(parts), len(keys)).tolist()):
+            probe = [k for k, m in zip(keys, row) if m]
+            if probe:
+                selects.append(f"SELECT article_id FROM lsh_buckets WHERE part = ? AND key IN ({','.join('?' * len(probe))})")
+                params += [part, *probe]
+        return " UNION ALL ".join(selects), params
 
     def band_rows(self, article_id: int) -> set[int]:
         """The band keys recorded for an article, stored or in memory (for checks and tests)."""
@@ -100,8 +125,7 @@ class BandIndex:
         tier.add(article_id, keys)
         self._tier_upto = max(self._tier_upto, article_id)
         if tier.needs_fold:
-            self._filter.add(tier.fold())
-            self._grow_filter()
+            tier.fold()
 
     def drop_bands(self, article_id: int, keys: list[int] | None) -> None:
         """Forget an article's band keys (``keys``: its old keys; None when they cannot be computed)."""
@@ -128,7 +152,6 @@ class BandIndex:
         tier = self._synced_tier()
         if tier is None or (not force and tier.articles < self.band_memory_articles):
             return 0
-        self._filter.add(tier.fold())
         upto = max(self._tier_upto, self._tier_merged_upto)
         moved = 0
         with self.db.atomic():
@@ -137,6 +160,9 @@ class BandIndex:
                 self.db.conn.executemany(
                     "INSERT OR IGNORE INTO lsh_buckets (part, key, article_id) VALUES (?, ?, ?)", rows)
                 moved += len(rows)
+            ids, folded = tier.folded_ids, tier.folded_keys
+            for i in range(0, len(folded), _LOAD_CHUNK):
+                self._filter.add(part_keys(ids[i:i + _LOAD_CHUNK] >> PART_BITS, folded[i:i + _LOAD_CHUNK]))
             if self._filter.keys > self._filter.capacity:
                 self._filter = self._filter_from_index()
             self._save_filter()
@@ -145,6 +171,7 @@ class BandIndex:
                             "SET value = excluded.value", [MERGED_UPTO, upto])
         tier.clear()
         self._tier_merged_upto, self._tier_unmerged = upto, 0
+        self._parts = None
         return moved
 
     def forget_band_memory(self) -> None:
@@ -152,6 +179,7 @@ class BandIndex:
         stored); they are read again from the file when next needed."""
         self._tier = None
         self._filter = None
+        self._parts = None
 
     # ---- the in-memory part, in step with the file
     @contextmanager
@@ -182,12 +210,12 @@ class BandIndex:
             self._tier_unmerged = 0
             self._filter = self._saved_filter()
         elif merged > self._tier_merged_upto:        # another writer merged (its rows and ours)
+            self._parts = None
             self._tier.drop_upto(merged)
             self._tier_merged_upto = merged
             self._tier_upto = max(self._tier_upto, merged)
             self._tier_unmerged = 0
             self._filter = self._saved_filter()
-            self._filter.add(self._tier.folded_keys)
         newest = self.db.execute("SELECT max(article_id) FROM article_fingerprints").fetchone()[0] or 0
         if newest > self._tier_upto:
             self._load_fingerprints("article_id > ? AND article_id <= ?", [self._tier_upto, newest])
@@ -198,6 +226,16 @@ class BandIndex:
             self._tier_unmerged = unmerged
         self._synced_in_transaction = self._in_transaction
         return self._tier
+
+    def _stored_parts(self) -> list[int]:
+        """The parts with rows in ``lsh_buckets``, one index seek each (ids need not be dense: a lookup names
+        only these); looked up again after each merge."""
+        if self._parts is None:
+            self._parts = [p for (p,) in self.db.execute(
+                "WITH RECURSIVE parts(p) AS (SELECT min(part) FROM lsh_buckets UNION ALL "
+                "SELECT (SELECT min(part) FROM lsh_buckets WHERE part > p) FROM parts WHERE p IS NOT NULL) "
+                "SELECT p FROM parts WHERE p IS NOT NULL")]
+        return self._parts
 
     def _merged_upto(self) -> int:
         row = self.db.execute("SELECT value FROM store_state WHERE name = ?", [MERGED_UPTO]).fetchone()
@@ -226,9 +264,7 @@ class BandIndex:
                     ids.append(aid)
                     values.append(sig.hashvalues)
             if ids:
-                self._filter.add(self._tier.add_bulk(np.asarray(ids, dtype=np.int64),
-                                                     dedup.band_keys_bulk(np.stack(values))))
-                self._grow_filter()
+                self._tier.add_bulk(np.asarray(ids, dtype=np.int64), dedup.band_keys_bulk(np.stack(values)))
 
     # ---- the filter of the stored keys
     def _saved_filter(self) -> BandFilter:
@@ -240,22 +276,17 @@ class BandIndex:
         self._save_filter()
         return made
 
-    def _grow_filter(self) -> None:
-        """Remake the filter twice as big once it holds more keys than its size is meant for."""
-        if self._filter.keys > self._filter.capacity:
-            self._filter = self._filter_from_index()
-            self._filter.add(self._tier.folded_keys)
-
     def _filter_from_index(self) -> BandFilter:
-        """A filter made from every key in ``lsh_buckets``, sized for twice as many."""
+        """A filter made from every row of ``lsh_buckets``, sized for 1.5-3 times as many."""
         count = self.db.execute("SELECT count(*) FROM lsh_buckets").fetchone()[0]
-        made = BandFilter(capacity_keys=count + (self._tier.rows if self._tier is not None else 0))
-        cur = self.db.execute("SELECT key FROM lsh_buckets")
+        made = BandFilter(capacity_keys=count)
+        cur = self.db.execute("SELECT part, key FROM lsh_buckets")
         while True:
             chunk = cur.fetchmany(65_536)
             if not chunk:
                 return made
-            made.add(np.fromiter((k for (k,) in chunk), dtype=np.int64, count=len(chunk)))
+            rows = np.array(chunk, dtype=np.int64)
+            made.add(part_keys(rows[:, 0], rows[:, 1]))
 
     def _save_filter(self) -> None:
         """Save the filter; over the saved one in place when it has the same size (a new blob would leave the

@@ -436,6 +436,8 @@ def _m013_band_parts(db: sqlite_utils.Database) -> None:
         INSERT INTO lsh_buckets (part, key, article_id)
             SELECT article_id >> 16, key, article_id FROM lsh_buckets_m012 ORDER BY article_id >> 16, key, article_id;
         DROP TABLE lsh_buckets_m012;
+        -- the filter now holds (part, key) pairs (monitor.store.bands.part_keys): made again when first needed
+        DELETE FROM lsh_filter;
         """
     )
 

@@ -141,6 +141,7 @@ def test_same_duplicates_with_rows_in_many_parts(tmp_path, monkeypatch, memory):
         rows = w.db.execute("SELECT part, article_id FROM lsh_buckets").fetchall()
         assert all(part == aid >> 2 for part, aid in rows)
         assert len({part for part, _ in rows}) >= 10
+        assert w._stored_parts() == sorted({part for part, _ in rows})   # what a lookup names
         first = 2                                        # OTHER_TOPIC, in part 0
         assert [a for a, _ in w.near_duplicates(dedup.minhash(OTHER_TOPIC))][:1] == [first]
         assert w.update_article(first, ArticleRecord(url="https://s1.example/a/1", source="s1",
@@ -151,12 +152,23 @@ def test_same_duplicates_with_rows_in_many_parts(tmp_path, monkeypatch, memory):
         assert w.db.execute("SELECT DISTINCT part FROM lsh_buckets WHERE article_id = ?", [first]).fetchall() == [(0,)]
 
 
-def test_lookups_probe_each_part_through_the_primary_key(tmp_path):
+def test_lookups_probe_only_the_parts_the_filter_names(tmp_path, monkeypatch):
+    monkeypatch.setattr(bands, "PART_BITS", 2)
     with open_writer(tmp_path / "m.db") as w:
-        plan = " ".join(r[-1] for r in w.db.execute(
-            "EXPLAIN QUERY PLAN SELECT article_id, count(*) FROM lsh_buckets WHERE part IN (0, 1, 2) "
-            "AND key IN (5, 6, 7) GROUP BY article_id"))
-    assert "PRIMARY KEY (part=? AND key=?)" in plan, plan
+        w.band_memory_articles = 0
+        outcome(w, [records(i, 4) for i in range(0, 24, 4)])       # 24 articles in parts 0-6
+        keys = dedup.band_keys(dedup.minhash(OTHER_TOPIC))
+        sql, params = w._stored_probe(keys)
+        named, at = set(), 0
+        for select in sql.split(" UNION ALL "):                     # params: part, then its keys, per select
+            named.add(params[at])
+            at += select.count("?")
+        holding = {p for (p,) in w.db.execute(
+            f"SELECT DISTINCT part FROM lsh_buckets WHERE key IN ({','.join('?' * len(keys))})", keys)}
+        plan = " ".join(r[-1] for r in w.db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert "PRIMARY KEY (part=? AND key=?)" in plan and "SCAN" not in plan, plan
+        assert holding and holding <= named                           # no false negatives
+        assert len(named) < len(w._stored_parts())                    # the other parts are not probed
 
 
 def test_m013_keys_an_older_database_by_part(tmp_path):
