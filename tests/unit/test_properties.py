@@ -166,9 +166,13 @@ def test_sitemap_stream_never_raises_and_respects_caps(body, chunk, gzipped, max
         assert kind in ("url", "sitemap") and loc and isinstance(news, dict)
         assert "root:" not in loc   # external entities are never read
     assert stream.problem is None or isinstance(stream.problem, str)
-    # the same bytes in one piece give the same entries (chunking never changes what is read)
+    # the same bytes in one piece give the same entries (chunking never changes what is read) when the XML is
+    # well-formed; on malformed XML libxml2's push parser may see the error at another place, or not at all,
+    # depending on the chunks (b'<A A="">&:;<url><loc>http://!</loc></url>' fed a byte at a time: one entry,
+    # no error; in one piece: the error, no entry)
     whole = SitemapStream.read(body, max_bytes=1500, max_urls=max_urls)
-    assert [e[1] for e in whole.entries] == [e[1] for e in stream.entries]
+    if whole.problem is None and stream.problem is None:
+        assert [e[1] for e in whole.entries] == [e[1] for e in stream.entries]
 
 
 @SLOW
