@@ -24,8 +24,8 @@ class BandTier:
     """Band key -> article ids for the articles not merged into the stored index yet.
 
     Rows go to a dict first (``pending``) and are folded into the sorted arrays by ``fold()`` (the caller
-    does it once ``needs_fold``, and adds the folded keys to its ``BandFilter``): lookups read the dict for
-    every key and the arrays only for the keys the filter may hold."""
+    does it once ``needs_fold``): lookups read the dict and the arrays (``candidates``; ``folded`` can narrow
+    the keys looked up in the arrays)."""
 
     def __init__(self, fold_rows: int = 20_000):
         self.fold_rows = fold_rows

@@ -9,18 +9,16 @@ with each article, in its transaction) for the articles after ``lsh_merged_upto`
 ``lsh_unmerged`` (older articles whose text changed).  A writer also takes in the fingerprints another
 process wrote since its last batch, so two writers of one file still see each other's articles.
 
-``lsh_filter`` is a Bloom filter of the stored rows' ``(part, key)`` pairs (``BandFilter``), saved with each
-merge, so a lookup probes only the parts that may hold a key (a near copy's 42 keys sit in one part); in the
-past it held keys alone (before m013), and
-takes the keys the tier folds into its sorted arrays.  A lookup reads the tier's newest rows (a dict) for every
-key, and the sorted arrays and the index only for the keys the filter may hold: most keys of a new article are
-in no row at all.  ``lsh_buckets`` changes only in a merge (and loses rows when a text changes), so the saved
-filter always covers it.
+``lsh_filter`` is a Bloom filter of the stored rows' ``(part, key)`` pairs (``BandFilter``, fed through
+``part_keys``), saved with each merge (before m013 it held keys alone: m013 empties it).  A lookup reads the
+tier (its dict and sorted arrays) for every key, and the index only for the (part, key) pairs the filter may
+hold: most keys of a new article are in no row at all, and a near copy's keys sit in one part.
+``lsh_buckets`` changes only in a merge (and loses rows when a text changes), so the saved filter always
+covers it.
 
 ``lsh_buckets`` is keyed by ``(part, key, article_id)`` with ``part = article_id >> PART_BITS`` (m013): a merge
 adds the rows of the newest articles to the newest part only, so its cost follows the size of a part, not of
-the whole index (band keys are hashes: keyed by key alone, each merge rewrote pages all over the index).  A
-lookup names every part (``part IN (0, 1, ...)``): one descent per part for each key the filter lets through.
+the whole index (band keys are hashes: keyed by key alone, each merge rewrote pages all over the index).
 """
 
 from __future__ import annotations
