@@ -24,8 +24,7 @@ class BandTier:
     """Band key -> article ids for the articles not merged into the stored index yet.
 
     Rows go to a dict first (``pending``) and are folded into the sorted arrays by ``fold()`` (the caller
-    does it once ``needs_fold``): lookups read the dict and the arrays (``candidates``; ``folded`` can narrow
-    the keys looked up in the arrays)."""
+    does it once ``needs_fold``): lookups read the dict and the arrays (``candidates``)."""
 
     def __init__(self, fold_rows: int = 20_000):
         self.fold_rows = fold_rows
@@ -142,18 +141,16 @@ class BandTier:
         self.__init__(self.fold_rows)
 
     # ---- reads
-    def candidates(self, keys: Sequence[int], folded: Sequence[int] | None = None) -> Counter:
-        """Article id -> number of ``keys`` it has rows for.  ``folded``: the keys to look up in the sorted
-        arrays (those a filter of them may hold; default all)."""
+    def candidates(self, keys: Sequence[int]) -> Counter:
+        """Article id -> number of ``keys`` it has rows for (in the dict or the sorted arrays)."""
         found: Counter = Counter()
         pending = self._pending
         for k in keys:
             ids = pending.get(k)
             if ids:
                 found.update(ids)
-        folded = keys if folded is None else folded
-        if len(self._keys) and len(folded):
-            probe = np.asarray(folded, dtype=np.int64)
+        if len(self._keys) and len(keys):
+            probe = np.asarray(keys, dtype=np.int64)
             lo = np.searchsorted(self._keys, probe, side="left")
             lo = np.minimum(lo, len(self._keys) - 1)
             for at in lo[self._keys[lo] == probe].tolist():
