@@ -273,6 +273,12 @@ def main(argv=None) -> int:
     if args.fill_above and args.fill_above < sizes[0]:
         ap.error("--fill-above must be at least the first size")
 
+    try:   # as `monitor` does at start-up, before any connection (search ranks a large file in threads)
+        from monitor.store.db import run_connections_in_parallel
+
+        run_connections_in_parallel()
+    except ImportError:
+        pass
     tmpdir = None
     if args.db:
         db = Path(args.db)
@@ -293,7 +299,13 @@ def main(argv=None) -> int:
     qs = queries(gen)
     print(f"storage benchmark: {db}, batch {args.batch}, topics {len(storage.topics)}, cpus {os.cpu_count()}, "
           f"load average at the start {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
-    print(f"search through {name}")
+    try:
+        from monitor.query.ranking import PARALLEL_MIN_HITS, search_threads
+
+        threads = f", ranking queries of ~{PARALLEL_MIN_HITS:,}+ hits in {search_threads()} thread(s)"
+    except ImportError:
+        threads = ""
+    print(f"search through {name}{threads}")
     print(f"baseline: the same kind of texts into a bare FTS5 table, {args.batch} a transaction: "
           f"{fts_rate:,.0f} articles/s")
     print(f"{'articles':>9} {'segment art/s':>14} {'overall art/s':>14} {'gen s':>7} {'DB MB':>8} {'bytes/art':>9}"

@@ -415,6 +415,9 @@ for _command in (alert, backfill, story):
 
 
 def main():
+    from monitor.store.db import run_connections_in_parallel
+
+    run_connections_in_parallel()        # before any SQLite connection: `monitor search` ranks in threads
     try:
         cli(prog_name="monitor")
     except OSError as exc:               # --help or --version into a full disk: outside every command

@@ -62,6 +62,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "MONITOR_HEALTH_EMPTY_RUNS": (1, 10_000), "MONITOR_HEALTH_EXPECTED_NEW": (0, 10 ** 9),
     "MONITOR_HEALTH_HISTORY_DAYS": (1, 36525), "MONITOR_QUERY_TIMEOUT": (0, _DAY),
     "MONITOR_QUERY_MAX_CHARS": (1, 10 ** 6), "MONITOR_QUERY_MAX_TERMS": (1, 100_000),
+    "MONITOR_SEARCH_THREADS": (0, 64),
 }
 
 
@@ -135,10 +136,19 @@ def _check_range(name: str, raw: str, number: float, default) -> None:
         raise UsageError(f"-s {name}={raw}: {name} takes a {kind}{_range_text(name)} (default {default})")
 
 
+def usable_cpus() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one): what the settings whose
+    0 means "one per core" count (MONITOR_EXTRACT_WORKERS, MONITOR_SEARCH_THREADS)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def env_setting(name: str) -> Any:
     """``$NAME`` from the environment when set (checked like ``-s NAME=VALUE``), else the default of
     monitor/settings.py: for the few settings the reading commands take without ``-s``
-    (MONITOR_QUERY_TIMEOUT, MONITOR_QUERY_MAX_CHARS, MONITOR_QUERY_MAX_TERMS)."""
+    (MONITOR_QUERY_TIMEOUT, MONITOR_QUERY_MAX_CHARS, MONITOR_QUERY_MAX_TERMS, MONITOR_SEARCH_THREADS)."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return setting(name)

@@ -257,10 +257,9 @@ def prestart(workers: int) -> None:
 
 
 def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+    from monitor.config import usable_cpus
+
+    return usable_cpus()
 
 
 # --------------------------------------------------------------------------- the pool (crawl process)

@@ -38,6 +38,8 @@ FOLD_INDEX = "idx_articles_fold"
 FIRST_K = 200          # hits of the first phase-1 round, at least ...
 K_PER_LIMIT = 4        # ... this many times the limit
 CHUNK = 500            # ids per IN (...) list
+PARALLEL_MIN_HITS = 50_000   # phase 1 ranks in several id ranges at once only for about this many hits or more
+SAMPLE_IDS = 20_000          # ... estimated from the hits among the newest this many ids
 
 
 def _and(conds: Sequence[str]) -> str:
@@ -95,9 +97,12 @@ def _sort_rows(rows: list, sort: str) -> list:
 
 
 class _Plan:
-    def __init__(self, conn, query: str, conds: Sequence[str], params: Sequence, sort: str):
+    def __init__(self, conn, query: str, conds: Sequence[str], params: Sequence, sort: str, threads: int = 1):
         self.conn, self.query, self.conds, self.params, self.sort = conn, query, list(conds), list(params), sort
         self.indexed = f" INDEXED BY {FOLD_INDEX}" if _has_fold_index(conn) else ""
+        self.threads = threads
+        self.siblings: list = []
+        self._ranges: list[tuple[int, int]] | None = None
 
     def attributes(self, ids: Sequence[int]) -> dict[int, tuple[int, str | None]]:
         """``id -> (group, date_key)`` of those ids that pass the filters (covering index when present)."""
@@ -132,13 +137,78 @@ class _Plan:
         return out
 
     # ---- phase 1
+    def best_by_rank(self, k: int) -> list[tuple[int, float]]:
+        """The k best ``(id, rank)`` hits (any k of them where ranks tie at the k-th).
+
+        On a large file the hits are ranked in ``threads`` id ranges at once, one connection each (SQLite
+        ranks without Python's lock), and the ranges' k best merged: the same rows, since every hit among
+        the k best overall is among its range's k best, and bm25 takes its statistics (rows, hits per term,
+        mean length) from the whole index whatever the id range (``tests/unit/test_search_ranking.py``)."""
+        sql = f"SELECT rowid, {RANK_SQL} AS r FROM articles_fts WHERE articles_fts MATCH ?"
+        ranges = self.id_ranges()
+        if len(ranges) < 2:
+            return [tuple(r) for r in self.conn.execute(f"{sql} ORDER BY r LIMIT ?", [self.query, k])]
+        sql += " AND rowid BETWEEN ? AND ? ORDER BY r LIMIT ?"
+        while len(self.siblings) < len(ranges) - 1:
+            self.siblings.append(self.conn.sibling())
+        conns = [self.conn, *self.siblings]
+
+        def one(i: int) -> list[tuple[int, float]]:
+            lo, hi = ranges[i]
+            return [tuple(r) for r in conns[i].execute(sql, [self.query, lo, hi, k])]
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(ranges) - 1) as pool:
+            others = [pool.submit(one, i) for i in range(1, len(ranges))]
+            try:
+                rows = one(0)
+            except BaseException:
+                for c in self.siblings:
+                    c.interrupt()
+                raise
+            finally:
+                for f in others:       # wait for every range (an error in one is raised after all stopped)
+                    f.exception()
+            for f in others:
+                rows += f.result()
+        rows.sort(key=lambda r: r[1])
+        return rows[:k]
+
+    def id_ranges(self) -> list[tuple[int, int]]:
+        """The id ranges phase 1 ranks at once, one per thread (``threads``), when the query has about
+        ``PARALLEL_MIN_HITS`` hits or more (counted in the newest ``SAMPLE_IDS`` ids); else none (an empty
+        list: one query over the whole index), since a second connection costs a few ms and each range
+        counts a phrase's hits over the whole index again."""
+        if self._ranges is None:
+            self._ranges = []
+            if self.threads > 1 and getattr(self.conn, "uri", None):
+                lo, hi = self.conn.execute(
+                    "SELECT (SELECT min(id) FROM articles), (SELECT max(id) FROM articles)").fetchone()
+                span = hi - lo + 1 if lo is not None else 0
+                if span and span >= PARALLEL_MIN_HITS and self._estimated_hits(max(lo, hi - SAMPLE_IDS + 1), hi,
+                                                                              span) >= PARALLEL_MIN_HITS:
+                    step = -(-span // self.threads)
+                    self._ranges = [(a, min(hi, a + step - 1)) for a in range(lo, hi + 1, step)]
+        return self._ranges
+
+    def _estimated_hits(self, first: int, last: int, span: int) -> float:
+        if PARALLEL_MIN_HITS <= 0:
+            return 0.0
+        sample = self.conn.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ? AND rowid "
+                                   "BETWEEN ? AND ?", [self.query, first, last]).fetchone()[0]
+        return sample * span / (last - first + 1)
+
+    def close(self) -> None:
+        for c in self.siblings:
+            c.close()
+        self.siblings.clear()
+
     def top(self, k: int) -> tuple[dict[int, tuple], bool]:
         """The certain prefix of the first k hits as ``id -> (rank or None, group, date_key)`` (filters
         applied), and whether the index had no more than k hits at all."""
         if self.sort == "rank":
-            rows = self.conn.execute(
-                f"SELECT rowid, {RANK_SQL} AS r FROM articles_fts WHERE articles_fts MATCH ? ORDER BY r LIMIT ?",
-                [self.query, k]).fetchall()
+            rows = self.best_by_rank(k)
             complete = len(rows) < k
             if not complete:
                 cut = rows[-1][1]
@@ -200,18 +270,35 @@ class _Plan:
         return rows[:limit] if complete or len(rows) >= limit else None
 
 
+def search_threads() -> int:
+    """MONITOR_SEARCH_THREADS; 0: one per CPU core this process may use (at most 4) where SQLite's connections
+    run side by side in threads (``monitor.store.db.threads_run_in_parallel``), else 1."""
+    from monitor.config import env_setting, usable_cpus
+    from monitor.store.db import threads_run_in_parallel
+
+    n = int(env_setting("MONITOR_SEARCH_THREADS"))
+    if n:
+        return n
+    cpus = min(usable_cpus(), 4)
+    return cpus if cpus > 1 and threads_run_in_parallel() else 1
+
+
 def ranked_hits(conn, query: str, conds: Sequence[str], params: Sequence, *, sort: str = "rank",
-                include_duplicates: bool = False, limit: int | None = None) -> list[tuple]:
-    """The search's rows ``(id, rank, date_key, copies)``, best first (see the module doc)."""
+                include_duplicates: bool = False, limit: int | None = None, threads: int | None = None) -> list[tuple]:
+    """The search's rows ``(id, rank, date_key, copies)``, best first (see the module doc).  ``threads``: how
+    many id ranges phase 1 ranks at once on a large file (default MONITOR_SEARCH_THREADS)."""
     if not limit:
         return [tuple(r) for r in conn.execute(
             reference_sql(conds, sort=sort, include_duplicates=include_duplicates, limit=None), [query, *params])]
-    plan = _Plan(conn, query, conds, params, sort)
+    plan = _Plan(conn, query, conds, params, sort, search_threads() if threads is None else threads)
     k = max(FIRST_K, K_PER_LIMIT * int(limit))
-    while True:
-        prefix, complete = plan.top(k)
-        rows = plan.finish(prefix, complete, int(limit), include_duplicates)
-        if rows is not None:
-            return rows
-        kept = max(1, len(prefix))
-        k = int(k * max(2.0, min(64.0, 1.5 * limit / kept)))
+    try:
+        while True:
+            prefix, complete = plan.top(k)
+            rows = plan.finish(prefix, complete, int(limit), include_duplicates)
+            if rows is not None:
+                return rows
+            kept = max(1, len(prefix))
+            k = int(k * max(2.0, min(64.0, 1.5 * limit / kept)))
+    finally:
+        plan.close()

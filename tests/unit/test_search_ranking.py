@@ -6,12 +6,13 @@ equal bm25 ranks, missing and unparsable dates, several sources and languages.""
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 
 from monitor.query import ranking
 from monitor.query.reads import Filters, search
-from monitor.store.db import open_reader, open_writer
+from monitor.store.db import QueryTimeout, ReaderConnection, open_reader, open_writer
 from monitor.store.records import ArticleRecord
 
 WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "theta", "kappa", "lambda", "omicron",
@@ -81,11 +82,16 @@ FILTERS = [{}, {"sources": ["wire"]}, {"since": "2025-05-01", "until": "2025-10-
            {"sources": ["daily", "radio"], "languages": ["de"]}, {"until": "2025-02-15"}]
 
 
-@pytest.mark.parametrize("first_k", [None, 1])
-def test_two_phase_search_equals_the_reference(db, monkeypatch, first_k):
+@pytest.mark.parametrize("first_k,threads", [(None, 1), (1, 1), (None, 3), (1, 2)])
+def test_two_phase_search_equals_the_reference(db, monkeypatch, first_k, threads):
     if first_k:                                        # K starts at the limit and must widen, often
         monkeypatch.setattr(ranking, "FIRST_K", first_k)
         monkeypatch.setattr(ranking, "K_PER_LIMIT", 1)
+    monkeypatch.setenv("MONITOR_SEARCH_THREADS", str(threads))
+    monkeypatch.setattr(ranking, "PARALLEL_MIN_HITS", 0)  # the fixture's few hits are ranked in `threads` ranges
+    opened = []
+    sibling = ReaderConnection.sibling
+    monkeypatch.setattr(ReaderConnection, "sibling", lambda self: opened.append(1) or sibling(self))
     compared = with_copies = 0
     for query in QUERIES:
         for filters in FILTERS:
@@ -101,17 +107,61 @@ def test_two_phase_search_equals_the_reference(db, monkeypatch, first_k):
                         compared += len(want)
                         with_copies += sum(1 for r in want if r[3])
     assert compared > 2000 and with_copies > 100      # the fixture exercises folding, not only single hits
+    assert len(opened) >= (threads - 1) * 100 if threads > 1 else not opened
 
 
-def test_no_limit_is_the_reference(db):
-    for sort in ("rank", "date"):
-        want = _reference(db, "alpha", sort=sort, include_duplicates=False, limit=None)
-        got = search(db, "alpha", sort=sort, limit=None)
-        assert [r["id"] for r in got] == [r[0] for r in want] and len(want) > 50
+def test_bm25_of_an_id_range_is_the_whole_index_rank(db):
+    # what ranking several id ranges at once rests on: bm25's statistics do not depend on the rowid constraint
+    ranked = 0
+    with open_reader(db) as conn:
+        for query in QUERIES:
+            whole = dict(conn.execute(f"SELECT rowid, {ranking.RANK_SQL} FROM articles_fts WHERE articles_fts "
+                                      "MATCH ?", [query]).fetchall())
+            parts = {}
+            for lo, hi in ((1, 90), (91, 200), (201, 400)):
+                parts.update(conn.execute(f"SELECT rowid, {ranking.RANK_SQL} FROM articles_fts WHERE articles_fts "
+                                          "MATCH ? AND rowid BETWEEN ? AND ?", [query, lo, hi]).fetchall())
+            assert parts == whole, query
+            ranked += len(whole)
+    assert ranked > 500
 
 
-def test_the_fixture_has_rank_and_date_ties(db):
-    # exact copies share one bm25 rank, and many articles one date: the tie-breaks are exercised above
-    rows = _reference(db, "alpha", sort="rank", include_duplicates=True, limit=None)
-    assert sum(1 for a, b in zip(rows, rows[1:]) if a[1] == b[1]) > 10
-    assert sum(1 for a, b in zip(rows, rows[1:]) if a[1] == b[1] and a[2] == b[2]) > 3
+def test_only_queries_with_many_hits_are_ranked_in_threads(db, monkeypatch):
+    monkeypatch.setattr(ranking, "PARALLEL_MIN_HITS", 120)
+    monkeypatch.setattr(ranking, "SAMPLE_IDS", 150)
+    with open_reader(db) as conn:
+        def ranges(query):
+            plan = ranking._Plan(conn, query, [], [], "rank", threads=2)
+            try:
+                return len(plan.id_ranges())
+            finally:
+                plan.close()
+
+        count = lambda q: conn.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?",  # noqa: E731
+                                       [q]).fetchone()[0]
+        assert count("alpha") >= 240 and ranges("alpha") == 2
+        assert count("title:gamma") <= 70 and ranges("title:gamma") == 0
+        monkeypatch.setattr(ranking, "PARALLEL_MIN_HITS", 10_000)   # more than the file's ids: no count at all
+        assert ranges("alpha") == 0
+
+
+def test_a_search_ranked_in_threads_stops_at_its_time_budget(db, monkeypatch):
+    from monitor.store import db as store_db
+
+    monkeypatch.setenv("MONITOR_SEARCH_THREADS", "2")
+    monkeypatch.setattr(ranking, "PARALLEL_MIN_HITS", 0)
+    monkeypatch.setattr(store_db, "PROGRESS_STEPS", 1)
+    best = ranking._Plan.best_by_rank
+    opened = []
+
+    def late(plan, k):                                 # the budget runs out as the ranges are ranked
+        assert len(plan.id_ranges()) == 2
+        plan.conn.deadline = time.monotonic() - 1
+        sibling = plan.conn.sibling
+        plan.conn.sibling = lambda: opened.append(1) or sibling()
+        return best(plan, k)
+
+    monkeypatch.setattr(ranking._Plan, "best_by_rank", late)
+    with pytest.raises(QueryTimeout, match="MONITOR_QUERY_TIMEOUT"):
+        search(db, "alpha", limit=5)
+    assert opened
