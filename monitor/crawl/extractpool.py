@@ -24,7 +24,9 @@ downloads and writes.  No Scrapy here: this module is imported by the workers.
   one-worker pool, so only the page that kills its worker again is recorded, as ``extraction_crashed``.
 - **Recycling.**  Workers are replaced after ``MONITOR_EXTRACT_MAX_TASKS_PER_CHILD`` pages (lxml and
   trafilatura caches grow); they are forked from a ``forkserver`` that has already imported trafilatura,
-  so a new worker is ready in milliseconds.  ``FullPoolExecutor`` replaces a retired worker at once: the
+  so a new worker is ready in milliseconds, though its first pages cost ~30 % more (its heap and caches
+  are new; benchmarks/crawl_throughput.py: 1.29-1.31 x plain with 100 pages a worker, 1.34-1.37 x with 200,
+  for 8 MB more memory at 20,000 pages).  ``FullPoolExecutor`` replaces a retired worker at once: the
   standard executor (before the fix of CPython gh-115634, not in 3.11/3.12) often did not, and ran on fewer
   workers until a later submit happened to spawn one.
 
@@ -283,7 +285,7 @@ class FullPoolExecutor(ProcessPoolExecutor):
 class ExtractionPool:
     """Pages -> outcomes on ``workers`` processes (inline when workers <= 1); see module docstring."""
 
-    def __init__(self, workers: int = 0, *, queue: int = 0, max_tasks_per_child: int = 100,
+    def __init__(self, workers: int = 0, *, queue: int = 0, max_tasks_per_child: int = 200,
                  log_level: str = "WARNING", log_file: str | None = None):
         self.workers = workers if workers > 0 else default_workers()
         self.inline = self.workers <= 1
