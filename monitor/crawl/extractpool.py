@@ -25,7 +25,7 @@ downloads and writes.  No Scrapy here: this module is imported by the workers.
 - **Recycling.**  Workers are replaced after ``MONITOR_EXTRACT_MAX_TASKS_PER_CHILD`` pages (lxml and
   trafilatura caches grow); they are forked from a ``forkserver`` that has already imported trafilatura,
   so a new worker is ready in milliseconds, though its first pages cost ~30 % more (its heap and caches
-  are new; benchmarks/crawl_throughput.py: 1.29-1.31 x plain with 100 pages a worker, 1.34-1.37 x with 200,
+  are new; benchmarks/crawl_throughput.py: 1.29-1.31 x plain with 100 pages a worker, 1.30-1.37 x with 200,
   for 8 MB more memory at 20,000 pages).  ``FullPoolExecutor`` replaces a retired worker at once: the
   standard executor (before the fix of CPython gh-115634, not in 3.11/3.12) often did not, and ran on fewer
   workers until a later submit happened to spawn one.
