@@ -176,13 +176,8 @@ class ReaderConnection(sqlite3.Connection):
     def sibling(self) -> "ReaderConnection":
         """Another read-only connection to the same file under the same time budget (the same deadline), for
         a query split across threads (``monitor.query.ranking``); the file was checked when this one opened."""
-        other = sqlite3.connect(self.uri, uri=True, timeout=30, check_same_thread=False, factory=ReaderConnection)
-        try:
-            other.execute("PRAGMA busy_timeout = 30000")
-        except BaseException:
-            other.close()
-            raise
-        other.uri, other.time_limit, other.deadline = self.uri, self.time_limit, self.deadline
+        other = _open_uri(self.uri)
+        other.time_limit, other.deadline = self.time_limit, self.deadline
         other.set_progress_handler(other._over_budget, PROGRESS_STEPS)
         return other
 
@@ -207,13 +202,21 @@ class ReaderConnection(sqlite3.Connection):
 PROGRESS_STEPS = 10_000   # SQLite virtual-machine steps between two looks at the clock
 
 
-def _connect_ro(p: Path, *, immutable: bool, time_limit: float) -> ReaderConnection:
-    uri = f"file:{quote(str(p.resolve()))}?mode=ro{'&immutable=1' if immutable else ''}"
+def _open_uri(uri: str) -> ReaderConnection:
     conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False, factory=ReaderConnection)
     conn.uri = uri
     try:
-        conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA busy_timeout = 30000")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _connect_ro(p: Path, *, immutable: bool, time_limit: float) -> ReaderConnection:
+    conn = _open_uri(f"file:{quote(str(p.resolve()))}?mode=ro{'&immutable=1' if immutable else ''}")
+    try:
+        conn.row_factory = sqlite3.Row
         from monitor.store import schema
 
         schema.check_schema(_wrap(conn), p, need_articles=True)
