@@ -189,10 +189,10 @@ def _bulk_fingerprints(store: Writer, start: int, stop: int, seed: int) -> None:
         conn.execute(f"INSERT INTO lsh_buckets (part, key, article_id) SELECT i{j} >> {PART_BITS}, k{j}, i{j} "
                      "FROM temp.bulk_buckets ORDER BY rowid")
     conn.execute("DROP TABLE temp.bulk_buckets")
-    # the loaded rows are merged rows (monitor.store.bands): the writer's filter is made again from lsh_buckets
+    # the loaded rows are merged rows (monitor.store.bands): the writer's filters are made again from lsh_buckets
     conn.execute("UPDATE store_state SET value = (SELECT max(article_id) FROM article_fingerprints) "
                  "WHERE name = 'lsh_merged_upto'")
-    conn.execute("DELETE FROM lsh_filter")
+    conn.execute("DELETE FROM lsh_part_filters")
     conn.execute("COMMIT")
     store.forget_band_memory()
     conn.execute("PRAGMA synchronous = NORMAL")

@@ -209,13 +209,20 @@ _HASHES = 5
 _SEQ = np.arange(_HASHES, dtype=np.uint64)
 
 
+def _positions(keys, mask: np.uint64) -> np.ndarray:
+    """The ``_HASHES`` bit positions of each key (rows), below ``mask`` + 1."""
+    k = np.asarray(keys, dtype=np.int64).view(np.uint64).reshape(-1, 1)
+    with np.errstate(over="ignore"):
+        return ((k & _LOW) + ((k >> _32) | _ONE) * _SEQ) & mask
+
+
 class BandFilter:
-    """A Bloom filter of the stored band rows (``monitor.store.bands`` adds each row's key mixed with its part
-    of the index): most keys of a new article are in no stored row, and asking the filter first saves the
-    index probes (page reads at random places of a file much bigger than the page cache) for those.  ``HASHES`` bit positions per key come from the key itself (band keys are 64-bit
-    hashes already): double hashing of its two 32-bit halves.  Sized at 12-24 bits per key when made, and
-    made again at that size once fewer than 8 bits per key are left: at most about 2 % false positives.
-    A false positive costs one probe; there are no false negatives."""
+    """A Bloom filter of band keys: one per part of the stored index (``PartFilters``).  Most keys of a new
+    article are in no stored row, and asking the filter first saves the index probes (page reads at random
+    places of a file much bigger than the page cache) for those.  ``HASHES`` bit positions per key come from
+    the key itself (band keys are 64-bit hashes already): double hashing of its two 32-bit halves.  Sized at
+    12-24 bits per key when made; at 8 bits per key (``capacity``) about 2 % false positives.  A false
+    positive costs one probe; there are no false negatives."""
 
     HASHES = _HASHES
     MIN_BITS = 1 << 20
@@ -235,9 +242,7 @@ class BandFilter:
         return len(self.bits) * 8 // 8   # keys at 8 bits each
 
     def _positions(self, keys) -> np.ndarray:
-        k = np.asarray(keys, dtype=np.int64).view(np.uint64).reshape(-1, 1)
-        with np.errstate(over="ignore"):
-            return ((k & _LOW) + ((k >> _32) | _ONE) * _SEQ) & self._mask
+        return _positions(keys, self._mask)
 
     def add(self, keys) -> None:
         keys = np.asarray(keys, dtype=np.int64).reshape(-1)
@@ -260,3 +265,74 @@ class BandFilter:
     @classmethod
     def from_bytes(cls, data: bytes, keys: int) -> "BandFilter":
         return cls(np.frombuffer(data, dtype=np.uint8).copy(), keys)
+
+
+class PartFilters:
+    """One ``BandFilter`` per part of the stored index (``monitor.store.bands``), all of one size (``nbits``,
+    enough for a full part), their bits the rows of one array so that one numpy call asks every part.
+
+    Why one per part: a merge adds rows to the newest part only (an older part gains rows only when an
+    article's text changed), so only that part's filter changes and is saved, a few MB, where one filter of
+    every stored row (64 MB at 1M articles) was rewritten by every merge and made again from the whole
+    index (tens of millions of rows) each time it filled up."""
+
+    def __init__(self, nbits: int):
+        if nbits < 8 or nbits & (nbits - 1):
+            raise ValueError(f"nbits must be a power of two of at least 8, not {nbits}")
+        self.nbits = nbits
+        self._bits = np.zeros((0, nbits // 8), dtype=np.uint8)
+        self._parts: list[int] = []               # the part of each row of _bits in use
+        self._row: dict[int, int] = {}
+        self._filters: dict[int, BandFilter] = {}
+
+    def __contains__(self, part: int) -> bool:
+        return part in self._row
+
+    @property
+    def parts(self) -> list[int]:
+        return list(self._parts)
+
+    def nbytes(self) -> int:
+        return self._bits.nbytes
+
+    def get(self, part: int) -> BandFilter:
+        """The filter of ``part`` (an empty one when the part has none yet)."""
+        if part not in self._row:
+            self._add_row(part)
+        return self._filters[part]
+
+    def load(self, part: int, data: bytes, keys: int) -> bool:
+        """Take a saved filter of ``part``; False (nothing taken) when it is not of this size."""
+        if len(data) * 8 != self.nbits:
+            return False
+        f = self.get(part)
+        f.bits[:] = np.frombuffer(data, dtype=np.uint8)
+        f.keys = keys
+        return True
+
+    def clear(self, part: int) -> BandFilter:
+        """``part``'s filter emptied (to be filled again from the stored rows)."""
+        f = self.get(part)
+        f.bits[:] = 0
+        f.keys = 0
+        return f
+
+    def might_contain(self, keys, parts: Sequence[int]) -> np.ndarray:
+        """Bool array (len(parts), len(keys)): False where the key was never added to that part's filter
+        (every part in ``parts`` must have one)."""
+        rows = np.asarray([self._row[p] for p in parts], dtype=np.intp)
+        pos = _positions(keys, np.uint64(self.nbits - 1))          # (keys, hashes)
+        got = self._bits[rows[:, None, None], (pos >> _3).astype(np.intp)[None]]
+        return ((got >> (pos & _7).astype(np.uint8)[None]) & 1).all(axis=2).astype(bool)
+
+    def _add_row(self, part: int) -> None:
+        n = len(self._parts)
+        if n == len(self._bits):                  # room for twice as many parts, the filters moved over
+            grown = np.zeros((max(4, 2 * n), self._bits.shape[1]), dtype=np.uint8)
+            grown[:n] = self._bits[:n]
+            self._bits = grown
+            for p, i in self._row.items():
+                self._filters[p].bits = grown[i]
+        self._parts.append(part)
+        self._row[part] = n
+        self._filters[part] = BandFilter(self._bits[n], 0)

@@ -9,12 +9,12 @@ with each article, in its transaction) for the articles after ``lsh_merged_upto`
 ``lsh_unmerged`` (older articles whose text changed).  A writer also takes in the fingerprints another
 process wrote since its last batch, so two writers of one file still see each other's articles.
 
-``lsh_filter`` is a Bloom filter of the stored rows' ``(part, key)`` pairs (``BandFilter``, fed through
-``part_keys``), saved with each merge (before m013 it held keys alone: m013 empties it).  A lookup reads the
-tier (its dict and sorted arrays) for every key, and the index only for the (part, key) pairs the filter may
-hold: most keys of a new article are in no row at all, and a near copy's keys sit in one part.
-``lsh_buckets`` changes only in a merge (and loses rows when a text changes), so the saved filter always
-covers it.
+``lsh_part_filters`` holds a Bloom filter of each part's stored keys (``PartFilters``: one size, enough for a
+full part), saved with each merge that adds rows to that part (m015; before, one filter of every row in
+``lsh_filter`` was rewritten whole by every merge).  A lookup reads the tier (its dict and sorted arrays) for
+every key, and the index only for the (part, key) pairs the filters may hold: most keys of a new article are
+in no row at all, and a near copy's keys sit in one part.  ``lsh_buckets`` changes only in a merge (and loses
+rows when a text changes), so the saved filters always cover it.
 
 ``lsh_buckets`` is keyed by ``(part, key, article_id)`` with ``part = article_id >> PART_BITS`` (m013): a merge
 adds the rows of the newest articles to the newest part only, so its cost follows the size of a part, not of
@@ -29,7 +29,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from monitor.dedup import fingerprints as dedup
-from monitor.dedup.bandtier import BandFilter, BandTier
+from monitor.dedup.bandtier import BandTier, PartFilters
 
 MERGED_UPTO = "lsh_merged_upto"
 PART_BITS = 16           # article ids per part of lsh_buckets: 65,536 (2.75M band rows, ~65 MB); see m013
@@ -40,13 +40,17 @@ def part_of(article_id: int) -> int:
     return article_id >> PART_BITS
 
 
-_MIX = np.int64(-7046029254386353131)     # 0x9E3779B97F4A7C15: spreads the part over the key's bits
+def _filter_bits(rows: int) -> int:
+    """Bits of a part's filter: a power of two, at least 12 a row for ``rows`` rows."""
+    bits = 8
+    while bits < 12 * rows:
+        bits <<= 1
+    return bits
 
 
-def part_keys(parts, keys) -> np.ndarray:
-    """What the filter holds for the rows ``(part, key)`` (arrays of one length): the key mixed with its part."""
-    with np.errstate(over="ignore"):
-        return np.asarray(keys, dtype=np.int64) ^ (np.asarray(parts, dtype=np.int64) * _MIX)
+def part_filter_bits() -> int:
+    """Bits of each part's filter: enough for a full part (65,536 articles of BANDS rows: 12.2 bits a row, 4 MiB)."""
+    return _filter_bits((1 << PART_BITS) * dedup.BANDS)
 
 
 class BandIndex:
@@ -55,7 +59,7 @@ class BandIndex:
     band_memory_articles: int = 20_000     # MONITOR_LSH_MEMORY: articles whose band rows wait in memory
     band_fold_rows: int = 20_000           # rows the tier's dict gathers before they go to its sorted arrays (~140 bytes a row)
     _tier: BandTier | None = None
-    _filter: BandFilter | None = None
+    _filter: PartFilters | None = None
     _band_memory_on: bool | None = None    # None: not looked up yet (the file has store_state: m012)
     _tier_merged_upto = 0                  # lsh_merged_upto when the tier was last in step with the file
     _tier_upto = 0                         # the highest article id whose fingerprint the tier has taken in
@@ -89,10 +93,9 @@ class BandIndex:
         parts = self._stored_parts()
         if not parts:
             return "", []
-        key_arr = np.asarray(keys, dtype=np.int64)
-        maybe = self._filter.might_contain(part_keys(np.repeat(parts, len(keys)), np.tile(key_arr, len(parts))))
+        maybe = self._filter.might_contain(keys, parts)
         selects, params = [], []
-        for part, row in zip(parts, maybe.reshape(len(parts), len(keys)).tolist()):
+        for part, row in zip(parts, maybe.tolist()):
             probe = [k for k, m in zip(keys, row) if m]
             if probe:
                 selects.append(f"SELECT article_id FROM lsh_buckets WHERE part = ? AND key IN ({','.join('?' * len(probe))})")
@@ -158,12 +161,13 @@ class BandIndex:
                 self.db.conn.executemany(
                     "INSERT OR IGNORE INTO lsh_buckets (part, key, article_id) VALUES (?, ?, ?)", rows)
                 moved += len(rows)
-            ids, folded = tier.folded_ids, tier.folded_keys
-            for i in range(0, len(folded), _LOAD_CHUNK):
-                self._filter.add(part_keys(ids[i:i + _LOAD_CHUNK] >> PART_BITS, folded[i:i + _LOAD_CHUNK]))
-            if self._filter.keys > self._filter.capacity:
-                self._filter = self._filter_from_index()
-            self._save_filter()
+            parts = tier.folded_ids >> PART_BITS
+            for part in np.unique(parts).tolist():        # the newest part, and those of changed texts
+                f = self._filter.get(part)
+                f.add(tier.folded_keys[parts == part])
+                if f.keys > f.capacity:                   # rows of changed texts: made again from its rows
+                    self._fill_from_index(part)
+                self._save_part_filter(part)
             self.db.execute("DELETE FROM lsh_unmerged")
             self.db.execute("INSERT INTO store_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE "
                             "SET value = excluded.value", [MERGED_UPTO, upto])
@@ -206,14 +210,14 @@ class BandIndex:
             self._tier = BandTier(self.band_fold_rows)
             self._tier_merged_upto = self._tier_upto = merged
             self._tier_unmerged = 0
-            self._filter = self._saved_filter()
+            self._filter = self._saved_filters()
         elif merged > self._tier_merged_upto:        # another writer merged (its rows and ours)
             self._parts = None
             self._tier.drop_upto(merged)
             self._tier_merged_upto = merged
             self._tier_upto = max(self._tier_upto, merged)
             self._tier_unmerged = 0
-            self._filter = self._saved_filter()
+            self._filter = self._saved_filters()
         newest = self.db.execute("SELECT max(article_id) FROM article_fingerprints").fetchone()[0] or 0
         if newest > self._tier_upto:
             self._load_fingerprints("article_id > ? AND article_id <= ?", [self._tier_upto, newest])
@@ -264,37 +268,30 @@ class BandIndex:
             if ids:
                 self._tier.add_bulk(np.asarray(ids, dtype=np.int64), dedup.band_keys_bulk(np.stack(values)))
 
-    # ---- the filter of the stored keys
-    def _saved_filter(self) -> BandFilter:
-        row = self.db.execute("SELECT keys, bits FROM lsh_filter WHERE id = 1").fetchone()
-        if row is not None:
-            return BandFilter.from_bytes(row[1], row[0])
-        made = self._filter_from_index()
-        self._filter = made
-        self._save_filter()
-        return made
+    # ---- the filters of the stored keys, one per part
+    def _saved_filters(self) -> PartFilters:
+        """The saved filters; a part without one (a file from before m015) gets one made from its rows."""
+        self._filter = filters = PartFilters(part_filter_bits())
+        for part, keys, bits in self.db.execute("SELECT part, keys, bits FROM lsh_part_filters"):
+            filters.load(part, bits, keys)
+        for part in self._stored_parts():
+            if part not in filters:
+                self._fill_from_index(part)
+                self._save_part_filter(part)
+        return filters
 
-    def _filter_from_index(self) -> BandFilter:
-        """A filter made from every row of ``lsh_buckets``, sized for 1.5-3 times as many."""
-        count = self.db.execute("SELECT count(*) FROM lsh_buckets").fetchone()[0]
-        made = BandFilter(capacity_keys=count)
-        cur = self.db.execute("SELECT part, key FROM lsh_buckets")
+    def _fill_from_index(self, part: int) -> None:
+        """``part``'s filter made again from its rows of ``lsh_buckets``."""
+        f = self._filter.clear(part)
+        cur = self.db.execute("SELECT key FROM lsh_buckets WHERE part = ?", [part])
         while True:
             chunk = cur.fetchmany(65_536)
             if not chunk:
-                return made
-            rows = np.array(chunk, dtype=np.int64)
-            made.add(part_keys(rows[:, 0], rows[:, 1]))
+                return
+            f.add(np.array(chunk, dtype=np.int64).reshape(-1))
 
-    def _save_filter(self) -> None:
-        """Save the filter; over the saved one in place when it has the same size (a new blob would leave the
-        old one's pages free in the file: as many bytes again)."""
-        data = self._filter.to_bytes()
-        row = self.db.execute("SELECT length(bits) FROM lsh_filter WHERE id = 1").fetchone()
-        if row is None or row[0] != len(data):
-            self.db.execute("INSERT OR REPLACE INTO lsh_filter (id, keys, bits) VALUES (1, ?, ?)",
-                            [self._filter.keys, data])
-            return
-        self.db.execute("UPDATE lsh_filter SET keys = ? WHERE id = 1", [self._filter.keys])
-        with self.db.conn.blobopen("lsh_filter", "bits", 1) as blob:
-            blob.write(data)
+    def _save_part_filter(self, part: int) -> None:
+        """Save ``part``'s filter (over its saved one: the old blob's pages are reused, the file does not grow)."""
+        f = self._filter.get(part)
+        self.db.execute("INSERT INTO lsh_part_filters (part, keys, bits) VALUES (?, ?, ?) ON CONFLICT(part) "
+                        "DO UPDATE SET keys = excluded.keys, bits = excluded.bits", [part, f.keys, f.to_bytes()])

@@ -436,7 +436,7 @@ def _m013_band_parts(db: sqlite_utils.Database) -> None:
         INSERT INTO lsh_buckets (part, key, article_id)
             SELECT article_id >> 16, key, article_id FROM lsh_buckets_m012 ORDER BY article_id >> 16, key, article_id;
         DROP TABLE lsh_buckets_m012;
-        -- the filter now holds (part, key) pairs (monitor.store.bands.part_keys): made again when first needed
+        -- the filter then held (part, key) pairs: made again when first needed (m015: one filter per part)
         DELETE FROM lsh_filter;
         """
     )
@@ -448,6 +448,25 @@ def _m014_fts_automerge(db: sqlite_utils.Database) -> None:
     each indexed term is rewritten about a third less often as the index grows.  Measured on 100,000 articles
     (``benchmarks/storage.py``): 5-13 % more articles a second, search times unchanged."""
     db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', 8)")
+
+
+@migrations(name="m015_band_part_filters")
+def _m015_band_part_filters(db: sqlite_utils.Database) -> None:
+    """One Bloom filter per part of ``lsh_buckets`` (``lsh_part_filters``, monitor.store.bands), in place of one
+    filter of every row (``lsh_filter``).  A merge adds rows to the newest part only, so it saves that part's
+    filter (4 MB), where the one filter (64 MB at 1M articles) was rewritten whole by every merge (1.7 s at 1M
+    articles) and made again from every stored row each time it filled up.  The filters are made from
+    ``lsh_buckets`` when a writer first needs them (about a second per part)."""
+    db.executescript(
+        """
+        CREATE TABLE lsh_part_filters (
+            part INTEGER PRIMARY KEY,            -- lsh_buckets.part
+            keys INTEGER NOT NULL,               -- keys added (with repeats: what its fill is judged by)
+            bits BLOB NOT NULL                   -- monitor.dedup.bandtier.BandFilter bits
+        );
+        DROP TABLE lsh_filter;
+        """
+    )
 
 # Every migration this version knows, read through the public API: all of them are pending on an empty database.
 KNOWN_MIGRATIONS = frozenset(m.name for m in migrations.pending(sqlite_utils.Database(memory=True)))

@@ -12,7 +12,7 @@ import pytest
 import sqlite_utils
 
 from monitor.dedup import fingerprints as dedup
-from monitor.dedup.bandtier import BandFilter, BandTier
+from monitor.dedup.bandtier import BandFilter, BandTier, PartFilters
 from monitor.store import bands
 from monitor.store.articles import Writer
 from monitor.store.db import open_writer
@@ -255,20 +255,88 @@ def test_m012_converts_an_m011_database(tmp_path):
         assert w.count("lsh_buckets") == 3 * dedup.BANDS
 
 
-def test_the_saved_filter_is_overwritten_in_place(tmp_path):
-    """A merge saves the filter over the saved one (same size): the old blob's pages are not left free."""
+def test_the_saved_filters_are_overwritten_in_place(tmp_path):
+    """A merge saves its part's filter over the saved one (same size): the old blob's pages are reused."""
     with open_writer(tmp_path / "m.db") as w:
         w.write_batch(records(0, 5))
         w.merge_bands(force=True)
-        size = w.db.execute("SELECT length(bits) FROM lsh_filter").fetchone()[0]
-        assert size * 8 >= BandFilter.MIN_BITS
+        [(part, size)] = w.db.execute("SELECT part, length(bits) FROM lsh_part_filters").fetchall()
+        assert part == 0 and size * 8 == bands.part_filter_bits()
         before = w.db.execute("PRAGMA page_count").fetchone()[0]
         for start in (5, 10, 15):
             w.write_batch(records(start, 5))
             w.merge_bands(force=True)
-        assert w.db.execute("SELECT length(bits) FROM lsh_filter").fetchone()[0] == size
+        assert w.db.execute("SELECT part, length(bits) FROM lsh_part_filters").fetchall() == [(0, size)]
         grown = w.db.execute("PRAGMA page_count").fetchone()[0] - before
         assert grown * 4096 < size / 2, grown
-        saved = w.db.execute("SELECT keys, bits FROM lsh_filter").fetchone()
-        assert saved[0] == 20 * dedup.BANDS and BandFilter.from_bytes(saved[1], saved[0]).might_contain(
+        keys, bits = w.db.execute("SELECT keys, bits FROM lsh_part_filters").fetchone()
+        saved = BandFilter.from_bytes(bits, keys)
+        assert keys == 20 * dedup.BANDS and saved.might_contain(
             [k for r in records(0, 20) for k in dedup.band_keys(dedup.minhash(r.text))]).all()
+
+
+def test_part_filters_answer_as_one_filter_per_part():
+    rng = np.random.default_rng(5)
+    filters = PartFilters(1 << 16)
+    added = {part: rng.integers(-2 ** 63, 2 ** 63 - 1, size=2_000, dtype=np.int64) for part in (3, 0, 9, 4, 7, 1)}
+    for part, keys in added.items():           # six parts: the bits array grows past its first four rows
+        filters.get(part).add(keys)
+    parts = [0, 1, 3, 4, 7, 9]
+    probe = np.concatenate([added[p][:50] for p in parts] + [rng.integers(-2 ** 63, 2 ** 63 - 1, 500, dtype=np.int64)])
+    got = filters.might_contain(probe, parts)
+    assert got.shape == (len(parts), len(probe))
+    for row, part in zip(got, parts):
+        alone = BandFilter(bits=np.zeros(1 << 13, dtype=np.uint8))
+        alone.add(added[part])
+        assert (row == alone.might_contain(probe)).all()          # as a filter of that part alone
+        own = np.isin(probe, added[part])
+        assert row[own].all() and row[~own].mean() < 0.01          # no false negatives, few false positives
+    again = PartFilters(1 << 16)
+    assert again.load(9, filters.get(9).to_bytes(), 2_000) and not again.load(1, b"\0" * 16, 0)
+    assert (again.might_contain(probe, [9]) == got[parts.index(9)]).all() and 1 not in again
+    assert filters.clear(9).keys == 0 and not filters.might_contain(added[9], [9]).any()
+
+
+def test_a_merge_saves_the_filters_of_the_parts_it_added_rows_to(tmp_path, monkeypatch):
+    monkeypatch.setattr(bands, "PART_BITS", 2)          # 4 article ids a part
+    saved = []
+    with open_writer(tmp_path / "m.db") as w:
+        w.band_memory_articles = 10_000
+        outcome(w, [records(0, 8)])                       # articles 1-8: parts 0, 1, 2
+        w.merge_bands(force=True)
+        monkeypatch.setattr(type(w), "_save_part_filter", lambda self, part: (saved.append(part),
+                            bands.BandIndex._save_part_filter(self, part)))
+        outcome(w, [records(8, 4)])                       # articles 9-12: parts 2 and 3
+        w.merge_bands(force=True)
+        assert sorted(saved) == [2, 3]
+        first = 2                                         # in part 0: its text changes, its new rows go there
+        w.update_article(first, ArticleRecord(url="https://s1.example/a/1", source="s1", text=SAME_TOPIC + " New."))
+        saved.clear()
+        w.merge_bands(force=True)
+        assert saved == [0]
+        stored = dict(w.db.execute("SELECT part, keys FROM lsh_part_filters"))
+        # part 0: articles 1-3 and the changed text's new rows (a Bloom filter keeps the old ones' bits)
+        assert sorted(stored) == [0, 1, 2, 3] and stored[0] == 4 * dedup.BANDS
+
+
+def test_m015_makes_one_filter_per_part_from_the_stored_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(bands, "PART_BITS", 2)
+    p = tmp_path / "old.db"
+    with open_writer(p) as w:
+        w.band_memory_articles = 0
+        written = w.write_batch(records(0, 10))              # merged at once: rows in parts 0-2
+    db = sqlite_utils.Database(p)                            # as m012-m014 left it: one filter of every row
+    db.executescript("""
+        DROP TABLE lsh_part_filters;
+        CREATE TABLE lsh_filter (id INTEGER PRIMARY KEY CHECK (id = 1), keys INTEGER NOT NULL, bits BLOB NOT NULL);
+        INSERT INTO lsh_filter VALUES (1, 420, zeroblob(131072));
+        DELETE FROM _sqlite_migrations WHERE name = 'm015_band_part_filters';
+    """)
+    db.conn.close()
+    with open_writer(p) as w:
+        assert "lsh_filter" not in w.db.table_names() and w.count("lsh_part_filters") == 0
+        [copy] = w.write_batch([ArticleRecord(url="https://c.example/1", source="c", text=NEAR_COPY)])
+        assert copy.status == "duplicate" and copy.duplicate_of in {r.article_id for r in written}
+        stored = dict(w.db.execute("SELECT part, keys FROM lsh_part_filters"))
+        assert stored == dict(w.db.execute("SELECT part, count(*) FROM lsh_buckets GROUP BY part"))
+        assert sorted(stored) == [0, 1, 2]
