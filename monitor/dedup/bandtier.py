@@ -205,7 +205,7 @@ _CHUNK = 65_536
 _LOW, _32, _ONE, _3, _7 = np.uint64(0xFFFFFFFF), np.uint64(32), np.uint64(1), np.uint64(3), np.uint64(7)
 
 
-_HASHES = 7
+_HASHES = 5
 _SEQ = np.arange(_HASHES, dtype=np.uint64)
 
 
@@ -220,10 +220,9 @@ class BandFilter:
     """A Bloom filter of band keys: one per part of the stored index (``PartFilters``).  Most keys of a new
     article are in no stored row, and asking the filter first saves the index probes (page reads at random
     places of a file much bigger than the page cache) for those.  ``HASHES`` bit positions per key come from
-    the key itself (band keys are 64-bit hashes already): double hashing of its two 32-bit halves.  At 24 bits
-    per key (a full part) about 0.006 % false positives; at 8 bits per key (``capacity``) about 2.3 %.  A false
-    positive costs one probe; there are no false negatives.  Saved filters hold bits only: changing ``HASHES``
-    (or how positions are derived) needs a migration that empties ``lsh_part_filters``."""
+    the key itself (band keys are 64-bit hashes already): double hashing of its two 32-bit halves.  Sized at
+    12-24 bits per key when made; at 8 bits per key (``capacity``) about 2 % false positives.  A false
+    positive costs one probe; there are no false negatives."""
 
     HASHES = _HASHES
     MIN_BITS = 1 << 20

@@ -41,18 +41,15 @@ def part_of(article_id: int) -> int:
 
 
 def _filter_bits(rows: int) -> int:
-    """Bits of a part's filter: a power of two, at least 24 a row for ``rows`` rows.  With 7 bit positions a
-    key, a full part answers "maybe" for about 0.006 % of absent keys: at 1M articles (16 parts) a new text's
-    42 keys meet about 0.04 false positives, so most lookups skip the index (and its query) altogether; at
-    12 bits a row it was 2.9 probes an article, each a B-tree descent at a random place of the file."""
+    """Bits of a part's filter: a power of two, at least 12 a row for ``rows`` rows."""
     bits = 8
-    while bits < 24 * rows:
+    while bits < 12 * rows:
         bits <<= 1
     return bits
 
 
 def part_filter_bits() -> int:
-    """Bits of each part's filter: enough for a full part (65,536 articles of BANDS rows: 24.4 bits a row, 8 MiB)."""
+    """Bits of each part's filter: enough for a full part (65,536 articles of BANDS rows: 12.2 bits a row, 4 MiB)."""
     return _filter_bits((1 << PART_BITS) * dedup.BANDS)
 
 

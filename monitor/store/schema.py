@@ -454,9 +454,9 @@ def _m014_fts_automerge(db: sqlite_utils.Database) -> None:
 def _m015_band_part_filters(db: sqlite_utils.Database) -> None:
     """One Bloom filter per part of ``lsh_buckets`` (``lsh_part_filters``, monitor.store.bands), in place of one
     filter of every row (``lsh_filter``).  A merge adds rows to the newest part only, so it saves that part's
-    filter (8 MB), where the one filter (64 MB at 1M articles) was rewritten whole by every merge (1.7 s at 1M
+    filter (4 MB), where the one filter (64 MB at 1M articles) was rewritten whole by every merge (1.7 s at 1M
     articles) and made again from every stored row each time it filled up.  The filters are made from
-    ``lsh_buckets`` when a writer first needs them (about 2 s per part of 65,536 articles: 24-33 s at 1M)."""
+    ``lsh_buckets`` when a writer first needs them (about a second per part)."""
     db.executescript(
         """
         CREATE TABLE lsh_part_filters (
