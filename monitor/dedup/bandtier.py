@@ -222,7 +222,8 @@ class BandFilter:
     places of a file much bigger than the page cache) for those.  ``HASHES`` bit positions per key come from
     the key itself (band keys are 64-bit hashes already): double hashing of its two 32-bit halves.  Sized at
     12-24 bits per key when made; at 8 bits per key (``capacity``) about 2 % false positives.  A false
-    positive costs one probe; there are no false negatives."""
+    positive costs one probe; there are no false negatives.  Saved filters hold bits only: changing ``HASHES``
+    (or how positions are derived) needs a migration that empties ``lsh_part_filters``."""
 
     HASHES = _HASHES
     MIN_BITS = 1 << 20
