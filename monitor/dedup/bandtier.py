@@ -289,13 +289,6 @@ class PartFilters:
     def __contains__(self, part: int) -> bool:
         return part in self._row
 
-    @property
-    def parts(self) -> list[int]:
-        return list(self._parts)
-
-    def nbytes(self) -> int:
-        return self._bits.nbytes
-
     def get(self, part: int) -> BandFilter:
         """The filter of ``part`` (an empty one when the part has none yet)."""
         if part not in self._row:
