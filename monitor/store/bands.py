@@ -23,6 +23,8 @@ the whole index (band keys are hashes: keyed by key alone, each merge rewrote pa
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter
 from contextlib import contextmanager
 
@@ -30,6 +32,8 @@ import numpy as np
 
 from monitor.dedup import fingerprints as dedup
 from monitor.dedup.bandtier import BandTier, PartFilters
+
+logger = logging.getLogger(__name__)
 
 MERGED_UPTO = "lsh_merged_upto"
 PART_BITS = 16           # article ids per part of lsh_buckets: 65,536 (2.75M band rows, ~65 MB); see m013
@@ -274,10 +278,16 @@ class BandIndex:
         self._filter = filters = PartFilters(part_filter_bits())
         for part, keys, bits in self.db.execute("SELECT part, keys, bits FROM lsh_part_filters"):
             filters.load(part, bits, keys)
-        for part in self._stored_parts():
-            if part not in filters:
-                self._fill_from_index(part)
-                self._save_part_filter(part)
+        missing = [part for part in self._stored_parts() if part not in filters]
+        if missing:   # once per file: 24-33 s at 1M articles, so say why the first batch waits
+            logger.info("making the near-duplicate filters of %d part(s) of lsh_buckets from their rows "
+                        "(a database from before m015; done once)", len(missing))
+            started = time.monotonic()
+        for part in missing:
+            self._fill_from_index(part)
+            self._save_part_filter(part)
+        if missing:
+            logger.info("near-duplicate filters made in %.1f s", time.monotonic() - started)
         return filters
 
     def _fill_from_index(self, part: int) -> None:
