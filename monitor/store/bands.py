@@ -283,10 +283,9 @@ class BandIndex:
             logger.info("making the near-duplicate filters of %d part(s) of lsh_buckets from their rows "
                         "(a database from before m015; done once)", len(missing))
             started = time.monotonic()
-        for part in missing:
-            self._fill_from_index(part)
-            self._save_part_filter(part)
-        if missing:
+            for part in missing:
+                self._fill_from_index(part)
+                self._save_part_filter(part)
             logger.info("near-duplicate filters made in %.1f s", time.monotonic() - started)
         return filters
 
