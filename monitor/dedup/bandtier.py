@@ -216,6 +216,14 @@ def _positions(keys, mask: np.uint64) -> np.ndarray:
         return ((k & _LOW) + ((k >> _32) | _ONE) * _SEQ) & mask
 
 
+def filter_bits(keys: int, minimum: int = 8) -> int:
+    """Bits of a filter for ``keys`` keys: a power of two, at least ``minimum`` and 12 a key."""
+    bits = minimum
+    while bits < 12 * keys:
+        bits <<= 1
+    return bits
+
+
 class BandFilter:
     """A Bloom filter of band keys: one per part of the stored index (``PartFilters``).  Most keys of a new
     article are in no stored row, and asking the filter first saves the index probes (page reads at random
@@ -230,10 +238,7 @@ class BandFilter:
 
     def __init__(self, bits: np.ndarray | None = None, keys: int = 0, capacity_keys: int = 0):
         if bits is None:
-            nbits = self.MIN_BITS
-            while nbits < 12 * capacity_keys:
-                nbits <<= 1
-            bits = np.zeros(nbits // 8, dtype=np.uint8)
+            bits = np.zeros(filter_bits(capacity_keys, self.MIN_BITS) // 8, dtype=np.uint8)
         self.bits = bits
         self.keys = keys                 # keys added (with repeats): what the size is judged by
         self._mask = np.uint64(len(bits) * 8 - 1)

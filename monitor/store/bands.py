@@ -31,7 +31,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from monitor.dedup import fingerprints as dedup
-from monitor.dedup.bandtier import BandTier, PartFilters
+from monitor.dedup.bandtier import BandTier, PartFilters, filter_bits
 
 logger = logging.getLogger(__name__)
 
@@ -44,17 +44,9 @@ def part_of(article_id: int) -> int:
     return article_id >> PART_BITS
 
 
-def _filter_bits(rows: int) -> int:
-    """Bits of a part's filter: a power of two, at least 12 a row for ``rows`` rows."""
-    bits = 8
-    while bits < 12 * rows:
-        bits <<= 1
-    return bits
-
-
 def part_filter_bits() -> int:
     """Bits of each part's filter: enough for a full part (65,536 articles of BANDS rows: 12.2 bits a row, 4 MiB)."""
-    return _filter_bits((1 << PART_BITS) * dedup.BANDS)
+    return filter_bits((1 << PART_BITS) * dedup.BANDS)
 
 
 class BandIndex:
